@@ -1,0 +1,113 @@
+"""One synthetic planning document: its PDF bytes and its rendered pages with ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymupdf
+from shapely import affinity
+
+from planseg.synth.coco import annotation_fields, zone_masks
+from planseg.synth.draw import draw_map
+from planseg.synth.furniture import draw_panel, draw_text_page
+from planseg.synth.layout import MapLayout, make_map_layout
+from planseg.synth.palette import RGB, make_palette
+from planseg.synth.scan import (
+    ScanParams,
+    draw_scan_params,
+    faded_rgb,
+    scan_document,
+    skew_affine_pt,
+)
+
+# landscape (width, height) in points, as PyMuPDF's paper_size gives them
+SHEETS_PT: dict[str, tuple[float, float]] = {"A4": (842.0, 595.0), "A3": (1191.0, 842.0),
+                                             "A2": (1684.0, 1191.0)}
+_FIXED_DATE = "D:20240101000000Z"  # fixed metadata dates: same seed -> same PDF bytes
+
+
+@dataclass
+class RenderedSynthPage:
+    """One page of a generated document, rendered at the dataset dpi (pixel frame)."""
+
+    page_number: int  # 1-based
+    png: bytes
+    width_px: int
+    height_px: int
+    annotations: list[dict] = field(default_factory=list)  # COCO fields minus ids
+
+
+@dataclass
+class SynthDocument:
+    """A generated PDF and its pages."""
+
+    pdf: bytes
+    sheet: str
+    pages: list[RenderedSynthPage]
+
+
+def make_document(rng: np.random.Generator, *, dpi: float, style: str,
+                  sheet: str | None) -> SynthDocument:
+    """Draw one zoning-plan PDF (one map page, sometimes text-only pages) and its GT."""
+    sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
+    page_size = SHEETS_PT[sheet]
+    layout = make_map_layout(rng, page_size, make_palette(rng))
+    n_text = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
+    map_index = int(rng.integers(n_text + 1))
+    doc = pymupdf.open()
+    for index in range(n_text + 1):
+        if index == map_index:
+            page = doc.new_page(width=page_size[0], height=page_size[1])
+            draw_map(page, layout, rng)
+            draw_panel(page, layout, rng)
+        else:  # text pages are portrait sheets of the same size
+            draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)
+    skew = np.eye(3)
+    scan: ScanParams | None = None
+    if style == "scan":
+        scan = draw_scan_params(rng)
+        doc = scan_document(doc, scan, rng, scan_dpi=max(dpi, 150.0))
+        skew = skew_affine_pt(scan, page_size)
+    doc.set_metadata({"title": "Synthetic zoning plan", "producer": "planseg synth",
+                      "creator": "planseg synth", "creationDate": _FIXED_DATE,
+                      "modDate": _FIXED_DATE})
+    pdf = doc.tobytes(garbage=3, deflate=True, no_new_id=True)
+    pages = _render_pages(pdf, dpi, map_index, layout, skew, scan)
+    return SynthDocument(pdf, sheet, pages)
+
+
+def _render_pages(pdf: bytes, dpi: float, map_index: int, layout: MapLayout,
+                  skew_pt: np.ndarray, scan: ScanParams | None) -> list[RenderedSynthPage]:
+    """Render the *saved* PDF (what users get) and attach the map page's annotations."""
+    scale = dpi / 72.0
+    pages = []
+    with pymupdf.open("pdf", pdf) as doc:
+        for index, page in enumerate(doc):
+            pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+            record = RenderedSynthPage(index + 1, pix.tobytes("png"), pix.width, pix.height)
+            if index == map_index:
+                record.annotations = _zone_annotations(layout, scale, skew_pt, scan,
+                                                       pix.height, pix.width)
+            pages.append(record)
+    return pages
+
+
+def _zone_annotations(layout: MapLayout, scale: float, skew_pt: np.ndarray,
+                      scan: ScanParams | None, height_px: int, width_px: int) -> list[dict]:
+    to_px = np.diag([scale, scale, 1.0]) @ skew_pt
+    matrix = [to_px[0, 0], to_px[0, 1], to_px[1, 0], to_px[1, 1], to_px[0, 2], to_px[1, 2]]
+    polygons_px = [affinity.affine_transform(z.geometry, matrix) for z in layout.zones]
+    annotations = []
+    masks = zone_masks(polygons_px, height_px, width_px)
+    for zone, result in zip(layout.zones, masks, strict=True):
+        if result is None:
+            continue
+        fill: RGB = zone.style.fill_rgb if scan is None else faded_rgb(zone.style.fill_rgb, scan)
+        annotations.append({
+            "category_id": 1, "iscrowd": 0, **annotation_fields(*result),
+            "zone_code": zone.style.code,
+            "fill_rgb": [int(round(c * 255)) for c in fill],
+            "hatched": zone.style.hatch is not None,
+        })
+    return annotations

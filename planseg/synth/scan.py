@@ -1,0 +1,116 @@
+"""``--style scan``: turn a vector document into a "scanned" one (one JPEG per page, no
+vector or text layer) and report the geometric transform so the ground truth follows it.
+
+The degradation of a page, in order: render at the scan dpi -> fade colours towards the paper
+tone -> rotate slightly and shift (scanner skew) -> Gaussian blur -> sensor noise -> JPEG.
+The skew is an affine map of the page frame (points, y down); rasterising zone geometry
+transformed by the same map gives masks aligned with the scanned pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import pymupdf
+
+RGB = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class ScanParams:
+    """How one document was "scanned" (drawn once per document, shared by its pages)."""
+
+    angle_deg: float  # skew, counter-clockwise as seen on the page
+    shift_pt: tuple[float, float]  # (dx, dy) page frame, y down
+    fade: float  # 0 = original colours, 1 = paper tone
+    paper_rgb: RGB  # in [0, 1]
+    blur_sigma_px: float  # at the scan dpi
+    noise_sigma: float  # grey levels (0-255)
+    jpeg_quality: int
+
+
+def draw_scan_params(rng: np.random.Generator) -> ScanParams:
+    """Random but plausible scanner settings."""
+    return ScanParams(
+        angle_deg=float(rng.uniform(-1.5, 1.5)),
+        shift_pt=(float(rng.uniform(-4, 4)), float(rng.uniform(-4, 4))),
+        fade=float(rng.uniform(0.08, 0.25)),
+        paper_rgb=_paper_tone(rng),
+        blur_sigma_px=float(rng.uniform(0.4, 1.1)),
+        noise_sigma=float(rng.uniform(2.0, 7.0)),
+        jpeg_quality=int(rng.integers(45, 80)),
+    )
+
+
+def _paper_tone(rng: np.random.Generator) -> RGB:
+    """Off-white to yellowed paper: red >= green >= blue."""
+    red = float(rng.uniform(0.94, 1.0))
+    green = red - float(rng.uniform(0.0, 0.04))
+    return (red, green, green - float(rng.uniform(0.03, 0.10)))
+
+
+def skew_affine_pt(params: ScanParams, page_size_pt: tuple[float, float]) -> np.ndarray:
+    """3x3 float64 affine, page frame (points, y down) -> same frame after the skew.
+
+    A rotation by ``angle_deg`` about the page centre followed by ``shift_pt``.
+    """
+    width, height = page_size_pt
+    theta = np.deg2rad(params.angle_deg)
+    # y points down, so a visually counter-clockwise turn is a negative angle in this frame
+    c, s = np.cos(-theta), np.sin(-theta)
+    rotation = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    to_centre = np.array([[1.0, 0.0, -width / 2], [0.0, 1.0, -height / 2], [0.0, 0.0, 1.0]])
+    back = np.array([[1.0, 0.0, width / 2 + params.shift_pt[0]],
+                     [0.0, 1.0, height / 2 + params.shift_pt[1]], [0.0, 0.0, 1.0]])
+    return back @ rotation @ to_centre
+
+
+def faded_rgb(rgb: RGB, params: ScanParams) -> RGB:
+    """The colour a uniform ``rgb`` area shows after the fade (noise and blur average out)."""
+    return tuple(float(c * (1 - params.fade) + p * params.fade)
+                 for c, p in zip(rgb, params.paper_rgb, strict=True))  # type: ignore[return-value]
+
+
+def scan_document(src: pymupdf.Document, params: ScanParams, rng: np.random.Generator,
+                  scan_dpi: float) -> pymupdf.Document:
+    """A new document whose every page is the degraded JPEG raster of ``src``'s page."""
+    out = pymupdf.open()
+    for page in src:
+        jpeg = _scan_page(page, params, rng, scan_dpi)
+        target = out.new_page(width=page.rect.width, height=page.rect.height)
+        target.insert_image(target.rect, stream=jpeg, keep_proportion=False)
+    return out
+
+
+def _scan_page(page: pymupdf.Page, params: ScanParams, rng: np.random.Generator,
+               scan_dpi: float) -> bytes:
+    scale = scan_dpi / 72.0
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
+    image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
+    paper = np.array(params.paper_rgb, dtype=np.float32) * 255
+    faded = image.astype(np.float32) * (1 - params.fade) + paper * params.fade
+    skew = skew_affine_pt(params, (page.rect.width, page.rect.height))
+    warped = cv2.warpAffine(faded, _pixel_affine(skew, scale)[:2], (pix.width, pix.height),
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                            borderValue=tuple(float(v) for v in paper))
+    blurred = cv2.GaussianBlur(warped, (0, 0), params.blur_sigma_px)
+    noise = rng.standard_normal(blurred.shape, dtype=np.float32) * params.noise_sigma
+    degraded = np.clip(blurred + noise, 0, 255).astype(np.uint8)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(degraded, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
+    if not ok:  # pragma: no cover - cv2 only fails on empty images
+        raise RuntimeError("JPEG encoding failed")
+    return jpeg.tobytes()
+
+
+def _pixel_affine(skew_pt: np.ndarray, scale: float) -> np.ndarray:
+    """The skew in OpenCV's pixel convention (pixel centres at integer coordinates).
+
+    Continuous pixel frame q = scale * p (pixel (0,0) spans [0,1)); OpenCV's centre-based
+    frame is q - 0.5, so M_cv = T(-0.5) S skew S^-1 T(+0.5).
+    """
+    to_px = np.diag([scale, scale, 1.0])
+    half = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    return np.linalg.inv(half) @ to_px @ skew_pt @ np.linalg.inv(to_px) @ half
