@@ -1,0 +1,45 @@
+"""Export settings: which files, which coordinates, how masks become polygons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from planseg.export.vectorize import VectorizeConfig
+
+FORMATS = ("geojson", "coco", "gpkg")
+
+
+@dataclass
+class ExportConfig:
+    """One section of the segment command's config (``export.*``); flags override it."""
+
+    formats: list[str] = field(default_factory=lambda: ["geojson", "coco"], metadata={
+        "help": "output formats: geojson (one FeatureCollection per document), coco "
+                "(DIR/coco.json), gpkg (one GeoPackage per document)"})
+    crs: Literal["auto", "page", "pixel"] = field(default="auto", metadata={
+        "help": "auto: WGS84 lon/lat for georeferenced pages, else PDF points y up; "
+                "page: always PDF points; pixel: raster pixels y down"})
+    partition: bool = field(default=False, metadata={
+        "help": "make a page's polygons a gap-free, non-overlapping coverage "
+                "(higher score wins contested pixels)"})
+    simplify_px: float = field(default=1.0, metadata={
+        "help": "polygon simplification tolerance in pixels (0: exact pixel edges)"})
+    min_area_px: float = field(default=16.0, metadata={
+        "help": "drop polygon parts (and fill holes) smaller than this many pixels"})
+    previews: bool = field(default=False, metadata={
+        "help": "write DIR/previews/<document>-p<page>.png overlays"})
+    preview_opacity: float = field(default=0.45, metadata={
+        "help": "fill opacity of polygons in previews, 0..1"})
+
+    def problems(self) -> list[str]:
+        """Checks reported together by planseg.config."""
+        found = [f"formats: unknown format {f!r} (known: {', '.join(FORMATS)})"
+                 for f in self.formats if f not in FORMATS]
+        if not 0.0 <= self.preview_opacity <= 1.0:
+            found.append(f"preview_opacity: must be within 0..1, got {self.preview_opacity}")
+        return found + self.vectorize_config().problems()
+
+    def vectorize_config(self) -> VectorizeConfig:
+        """The vectoriser's part of this config."""
+        return VectorizeConfig(simplify_px=self.simplify_px, min_area_px=self.min_area_px)
