@@ -1,0 +1,115 @@
+"""Validation: prompted mean IoU, and the automatic mask generator scored with COCOeval.
+
+The prompted IoU answers "does the decoder segment what a single AMG-style point asks for"
+(output chosen by the IoU head, as the AMG does). The AMG pass runs the real generator on
+every validation page (whole page, in its original pixel frame) and scores it class-agnostic
+with COCOeval segm; its AP decides which checkpoint is the best.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+import numpy as np
+import torch
+from segment_anything.modeling import Sam
+
+from planseg.train.config import ValidationConfig
+from planseg.train.data import PageRecord
+from planseg.train.losses import mask_iou
+from planseg.train.samples import PageViews, read_image
+from planseg.train.step import decode
+from planseg.train.transforms import preprocess_batch
+
+log = logging.getLogger(__name__)
+
+
+@torch.no_grad()
+def prompted_mean_iou(sam: Sam, views: PageViews, device: torch.device) -> float:
+    """Mean IoU over validation masks of the output with the highest predicted IoU, prompted
+    by the centre/grid point (``views`` built with ``train=False``). NaN without masks."""
+    ious: list[torch.Tensor] = []
+    for index in range(len(views)):
+        sample = views[(0, index, False)]
+        if len(sample["masks"]) == 0 or sample["points"] is None:
+            continue
+        image = sample["image"].to(device)
+        embedding = sam.image_encoder(preprocess_batch(sam, [image]))
+        points = (sample["points"].to(device), sample["labels"].to(device))
+        logits, _, iou_pred = decode(sam, embedding, points, None, None, True,
+                                     tuple(image.shape[-2:]))
+        target = sample["masks"].to(device)[:, None].float()
+        chosen = iou_pred.argmax(dim=1)
+        rows = torch.arange(len(chosen), device=device)
+        ious.append(mask_iou(logits[rows, chosen][:, None], target)[:, 0].cpu())
+    return float(torch.cat(ious).mean()) if ious else float("nan")
+
+
+def amg_generator(sam: Sam, config: ValidationConfig):
+    """planseg's FastMaskGenerator when available, else segment_anything's (drop-in)."""
+    options = {k: getattr(config, k) for k in
+               ("points_per_side", "pred_iou_thresh", "stability_score_thresh")
+               if getattr(config, k) is not None}
+    try:  # INTEGRATION: planseg.infer.amg is written in parallel
+        from planseg.infer.amg import AmgConfig, FastMaskGenerator
+    except ImportError:
+        from segment_anything import SamAutomaticMaskGenerator
+
+        return SamAutomaticMaskGenerator(sam, output_mode="coco_rle", **options)
+    return FastMaskGenerator(sam, AmgConfig(**options))
+
+
+@torch.no_grad()
+def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> dict:
+    """Run the AMG on every page and score it (keys ap, ap50, ap75, masks_per_page)."""
+    generator = amg_generator(sam, config)
+    images, annotations, predictions = [], [], []
+    for page in pages:
+        images.append({"id": page.image_id, "file_name": page.file_name,
+                       "width": page.width_px, "height": page.height_px})
+        for ann_id, rle, box in zip(page.ann_ids, page.rles, page.boxes_xywh, strict=True):
+            annotations.append({"id": len(annotations) + 1, "image_id": page.image_id,
+                                "category_id": 1, "segmentation": rle, "bbox": list(box),
+                                "area": float(box[2] * box[3]), "iscrowd": 0,
+                                "source_id": ann_id})
+        for record in generator.generate(read_image(page.path)):
+            predictions.append({"image_id": page.image_id, "category_id": 1,
+                                "segmentation": record["segmentation"],
+                                "score": float(record["predicted_iou"])})
+    gt = {"images": images, "annotations": annotations,
+          "categories": [{"id": 1, "name": "zone"}]}
+    metrics = coco_segm_metrics(gt, predictions)
+    metrics["masks_per_page"] = len(predictions) / max(1, len(pages))
+    return metrics
+
+
+def coco_segm_metrics(gt: dict, predictions: list[dict]) -> dict:
+    """Class-agnostic COCOeval segm AP/AP50/AP75 (planseg.export.evaluate when available)."""
+    try:  # INTEGRATION: planseg.export.evaluate is written in parallel
+        from planseg.export.evaluate import coco_metrics
+    except ImportError:
+        return _pycocotools_segm(gt, predictions)
+    result = coco_metrics(gt, {"annotations": predictions, "images": gt["images"]})
+    return {k: float(result[k]) for k in ("ap", "ap50", "ap75")}
+
+
+def _pycocotools_segm(gt: dict, predictions: list[dict]) -> dict:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    if not predictions or not gt["annotations"]:
+        return {"ap": 0.0, "ap50": 0.0, "ap75": 0.0}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its tables
+        coco_gt = COCO()
+        coco_gt.dataset = {**gt, "annotations": [dict(a) for a in gt["annotations"]]}
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes([dict(p) for p in predictions])
+        evaluator = COCOeval(coco_gt, coco_dt, iouType="segm")
+        evaluator.params.useCats = 0
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    stats = np.maximum(evaluator.stats[:3], 0.0)  # -1 means "no ground truth"
+    return {"ap": float(stats[0]), "ap50": float(stats[1]), "ap75": float(stats[2])}
