@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import pymupdf
 from shapely import affinity
@@ -85,12 +86,22 @@ def _render_pages(pdf: bytes, dpi: float, map_index: int, layout: MapLayout,
     with pymupdf.open("pdf", pdf) as doc:
         for index, page in enumerate(doc):
             pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
-            record = RenderedSynthPage(index + 1, pix.tobytes("png"), pix.width, pix.height)
+            record = RenderedSynthPage(index + 1, _png(pix), pix.width, pix.height)
             if index == map_index:
                 record.annotations = _zone_annotations(layout, scale, skew_pt, scan,
                                                        pix.height, pix.width)
             pages.append(record)
     return pages
+
+
+def _png(pix: pymupdf.Pixmap) -> bytes:
+    """PNG bytes of an RGB pixmap; OpenCV's fast zlib level (noisy scans compress slowly)."""
+    rgb = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+                           [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:  # pragma: no cover - cv2 only fails on empty images
+        raise RuntimeError("PNG encoding failed")
+    return png.tobytes()
 
 
 def _zone_annotations(layout: MapLayout, scale: float, skew_pt: np.ndarray,
