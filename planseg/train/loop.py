@@ -60,7 +60,14 @@ def setup(config: TrainConfig) -> dict:
 
 
 def main(fabric: L.Fabric, config: TrainConfig) -> dict:
-    """Build data, model, optimizer and state; fit; return the summary (every rank)."""
+    """Build data, model, optimizer and state; fit; return the summary (every rank).
+
+    Summary keys: run_dir, rank (this process's global rank), arch, epochs, steps,
+    steps_per_epoch, seconds_per_step (training only, without validation), seconds (wall
+    time of this invocation, validation included),
+    train_pages, val_pages, train_views, best_score ([AMG AP, prompted IoU]), history (one dict
+    per epoch, the rows of metrics.csv), dataset_notes.
+    """
     fabric.seed_everything(config.seed)
     run_dir = Path(config.out)
     cache_dir = config.dataset.cache_dir or run_dir / "cache"
@@ -97,13 +104,15 @@ def main(fabric: L.Fabric, config: TrainConfig) -> dict:
     context = {"config": config, "run_dir": run_dir, "sam": sam, "arch": arch, "base": base,
                "val_pages": splits.val, "img_size": img_size}
     started = time.perf_counter()
-    steps_before = state["step"]
+    steps_before, epochs_before = state["step"], len(state["history"])
     fit(fabric, state, loader, sampler, context)
     elapsed = time.perf_counter() - started
     steps = state["step"] - steps_before
-    return {"run_dir": str(run_dir), "arch": arch, "epochs": state["epoch"],
+    train_seconds = sum(row["seconds"] for row in state["history"][epochs_before:])
+    return {"run_dir": str(run_dir), "rank": fabric.global_rank, "arch": arch,
+            "epochs": state["epoch"],
             "steps": state["step"], "steps_per_epoch": steps_per_epoch,
-            "seconds_per_step": elapsed / steps if steps else float("nan"),
+            "seconds_per_step": train_seconds / steps if steps else float("nan"),
             "seconds": elapsed, "train_pages": len(splits.train), "val_pages": len(splits.val),
             "train_views": len(views), "best_score": state["best_score"],
             "history": state["history"], "dataset_notes": splits.notes}

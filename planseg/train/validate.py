@@ -8,14 +8,12 @@ with COCOeval segm; its AP decides which checkpoint is the best.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 
-import numpy as np
 import torch
 from segment_anything.modeling import Sam
 
+from planseg.export.evaluate import coco_metrics
 from planseg.train.config import ValidationConfig
 from planseg.train.data import PageRecord
 from planseg.train.losses import mask_iou
@@ -63,16 +61,17 @@ def amg_generator(sam: Sam, config: ValidationConfig):
 
 @torch.no_grad()
 def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> dict:
-    """Run the AMG on every page and score it (keys ap, ap50, ap75, masks_per_page)."""
+    """Run the AMG on every page and score it (ap, ap50, ap75, mean_best_iou, masks_per_page)."""
     generator = amg_generator(sam, config)
     images, annotations, predictions = [], [], []
     for page in pages:
-        images.append({"id": page.image_id, "file_name": page.file_name,
-                       "width": page.width_px, "height": page.height_px})
+        images.append({"id": page.image_id, "file_name": page.file_name, "pdf": page.pdf,
+                       "page": page.page_number, "width": page.width_px,
+                       "height": page.height_px})
         for ann_id, rle, box in zip(page.ann_ids, page.rles, page.boxes_xywh, strict=True):
             annotations.append({"id": len(annotations) + 1, "image_id": page.image_id,
                                 "category_id": 1, "segmentation": rle, "bbox": list(box),
-                                "area": float(box[2] * box[3]), "iscrowd": 0,
+                                "iscrowd": 0,
                                 "source_id": ann_id})
         for record in generator.generate(read_image(page.path)):
             predictions.append({"image_id": page.image_id, "category_id": 1,
@@ -86,30 +85,7 @@ def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> 
 
 
 def coco_segm_metrics(gt: dict, predictions: list[dict]) -> dict:
-    """Class-agnostic COCOeval segm AP/AP50/AP75 (planseg.export.evaluate when available)."""
-    try:  # INTEGRATION: planseg.export.evaluate is written in parallel
-        from planseg.export.evaluate import coco_metrics
-    except ImportError:
-        return _pycocotools_segm(gt, predictions)
-    result = coco_metrics(gt, {"annotations": predictions, "images": gt["images"]})
-    return {k: float(result[k]) for k in ("ap", "ap50", "ap75")}
-
-
-def _pycocotools_segm(gt: dict, predictions: list[dict]) -> dict:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-
-    if not predictions or not gt["annotations"]:
-        return {"ap": 0.0, "ap50": 0.0, "ap75": 0.0}
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its tables
-        coco_gt = COCO()
-        coco_gt.dataset = {**gt, "annotations": [dict(a) for a in gt["annotations"]]}
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes([dict(p) for p in predictions])
-        evaluator = COCOeval(coco_gt, coco_dt, iouType="segm")
-        evaluator.params.useCats = 0
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    stats = np.maximum(evaluator.stats[:3], 0.0)  # -1 means "no ground truth"
-    return {"ap": float(stats[0]), "ap50": float(stats[1]), "ap75": float(stats[2])}
+    """Class-agnostic COCOeval segm AP/AP50/AP75 and mean best IoU of ``predictions``
+    (annotations with segmentation RLE and score) on the ``gt`` COCO dict's pages."""
+    result = coco_metrics(gt, {"images": gt["images"], "annotations": predictions})
+    return {k: float(result[k]) for k in ("ap", "ap50", "ap75", "mean_best_iou")}
