@@ -1,6 +1,6 @@
 """Export one document: vectorise its pages once, write every requested format.
 
-The segment runner calls :func:`export_document` per finished document (in a worker
+The segment runner calls :func:`export_document` with a finished document's pages (in a worker
 process: nothing here imports torch) and merges the returned COCO part into
 ``DIR/coco.json`` with :func:`planseg.export.coco.merge_coco`.
 
@@ -56,11 +56,15 @@ def vectorise_document(pages: Sequence[PageMasks],
     return features
 
 
-def export_document(document: str, pages: Sequence[PageMasks], out_dir: Path,
+def export_document(pages: Sequence[PageMasks], out_dir: Path,
                     config: ExportConfig | None = None) -> DocumentExport:
-    """Vectorise ``pages`` (all pages of ``document``, in order) and write the configured
-    formats under ``out_dir``. Every file is written atomically."""
+    """Vectorise ``pages`` (all pages of one document, in order) and write the configured
+    formats under ``out_dir``, named after ``pages[0].document``. Files are atomic."""
     config = config or ExportConfig()
+    documents = {page.document for page in pages}
+    if len(documents) != 1:
+        raise ValueError(f"export_document needs the pages of one document, got {documents}")
+    document = pages[0].document
     features = vectorise_document(pages, config)
     result = DocumentExport(document=document, polygons=sum(len(f) for f in features))
     stem = Path(out_dir) / output_stem(document)

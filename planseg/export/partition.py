@@ -105,6 +105,8 @@ def label_polygons(labels: np.ndarray) -> dict[int, Areal]:
     x_end[np.append(rows[1:] != rows[:-1], True)] = width  # last run of each row
     run_label = labels[rows, x_start]
     keep = run_label != 0
+    if not keep.any():
+        return {}
     rows, x_start, x_end, run_label = rows[keep], x_start[keep], x_end[keep], run_label[keep]
     order = np.lexsort((rows, x_end, x_start, run_label))
     rows, x_start, x_end, run_label = (a[order] for a in (rows, x_start, x_end, run_label))

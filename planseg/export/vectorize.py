@@ -98,40 +98,54 @@ def trace_mask(mask: np.ndarray, offset_xy_px: tuple[int, int] = (0, 0), *,
     simplifying afterwards (fewer vertices to buffer) and keeps edges on the pixel grid.
     """
     padded = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
-    contours, hierarchy = cv2.findContours(padded, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
+    shells = _contours(padded, offset_xy_px)
+    if not shells:
         return None
-    shift = np.array(offset_xy_px, dtype=np.float64) - 0.5  # padding (-1) + pixel centre (+.5)
-    rings = [c.reshape(-1, 2).astype(np.float64) + shift for c in contours]
+    # Holes are traced from the background side (4-connected regions not reachable from the
+    # outside), so they too grow onto exact pixel edges instead of cutting corners.
+    background = (padded == 0).astype(np.uint8)
+    cv2.floodFill(background, None, (0, 0), 0, flags=4)
+    holes = _contours(background, offset_xy_px) if background.any() else []
+    grown_holes = [(_grow(_centre_outline(h), simplify_px), h[0]) for h in holes]
     parts = []
-    for index, (_, _, child, parent) in enumerate(hierarchy[0]):
-        if parent != -1:
-            continue
-        holes = []
-        while child != -1:
-            holes.append(rings[child])
-            child = hierarchy[0][child][0]
-        parts.append(_centre_outline(rings[index], holes))
-    centres = shapely.union_all(parts) if len(parts) > 1 else parts[0]
+    for shell in shells:
+        part = _grow(_centre_outline(shell), simplify_px)
+        if len(shell) >= 3 and grown_holes:
+            outline = Polygon(shell)
+            inside = [g for g, (x, y) in grown_holes if shapely.contains_xy(outline, x, y)]
+            if inside:
+                part = part.difference(shapely.union_all(inside))
+        parts.append(part)
+    return _areal(shapely.union_all(parts) if len(parts) > 1 else parts[0])
+
+
+def _contours(image: np.ndarray, offset_xy_px: tuple[int, int]) -> list[np.ndarray]:
+    """Outer contours (Nx2 float64 pixel-centre coordinates in the page frame) of a
+    1-px-padded uint8 image."""
+    contours, _ = cv2.findContours(image, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    shift = np.array(offset_xy_px, dtype=np.float64) - 0.5  # padding (-1) + pixel centre (+.5)
+    return [c.reshape(-1, 2).astype(np.float64) + shift for c in contours]
+
+
+def _grow(centres: BaseGeometry, simplify_px: float) -> BaseGeometry:
+    """Pixel-centre outline -> pixel-edge outline (half a pixel out, mitred corners)."""
     if simplify_px > 0:
         centres = centres.simplify(simplify_px, preserve_topology=True)
-    grown = centres.buffer(0.5, cap_style="square", join_style="mitre")
-    return _areal(grown)
+    return centres.buffer(0.5, cap_style="square", join_style="mitre")
 
 
-def _centre_outline(shell: np.ndarray, holes: list[np.ndarray]) -> BaseGeometry:
+def _centre_outline(ring: np.ndarray) -> BaseGeometry:
     """Region through the centres of the boundary pixels; lines/points for 1-px parts."""
-    if len(shell) == 1:
-        return Point(shell[0])
-    if len(shell) == 2:
-        return LineString(shell)
-    polygon = Polygon(shell, [h for h in holes if len(h) >= 3])
+    if len(ring) == 1:
+        return Point(ring[0])
+    if len(ring) == 2:
+        return LineString(ring)
+    polygon = Polygon(ring)
     if polygon.is_valid and polygon.area > 0:
         return polygon
-    repaired = shapely.make_valid(polygon)
-    if repaired.area == 0:  # a 1-px wide strip traced out and back: keep its centre line
-        return shapely.union_all([LineString(shell), repaired])
-    return shapely.union_all([repaired, LineString(shell)])
+    # a 1-px wide strip traced out and back, or a ring touching itself at a 1-px neck:
+    # keep the repaired area and the centre line of the thin parts
+    return shapely.union_all([shapely.make_valid(polygon), LineString(ring)])
 
 
 def clean_geometry(geometry: BaseGeometry, config: VectorizeConfig) -> Areal | None:

@@ -1,0 +1,209 @@
+"""Export of a synthetic plan: GeoJSON/GeoPackage read back by GDAL (pyogrio), COCO read
+back by pycocotools, zone codes in ``text``, previews, empty documents, COCO merging."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pymupdf
+import pyogrio
+import pyogrio.raw
+import pytest
+import shapely
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+from planseg.export.coco import merge_coco, read_coco, write_coco
+from planseg.export.config import ExportConfig
+from planseg.export.document import export_document
+from planseg.export.evaluate import annotation_rle
+from planseg.export.types import Detection, PageMasks
+from planseg.synth import generate
+
+DPI = 40.0
+EXACT = {"simplify_px": 0.0, "min_area_px": 0.0}
+
+
+class _Word:  # the planseg.ingest.Word contract: text + box_pdf (xyxy, y up)
+    def __init__(self, text: str, box_pdf: tuple[float, float, float, float]) -> None:
+        self.text, self.box_pdf = text, box_pdf
+
+
+@pytest.fixture(scope="module")
+def synth_plan(tmp_path_factory) -> dict:
+    """One synthetic A3 plan: its PDF, ground truth, and PageMasks whose detections are
+    the ground-truth zones (so outputs can be checked against known masks)."""
+    out = tmp_path_factory.mktemp("synth")
+    generate(out, docs=1, seed=3, dpi=DPI, sheet="A3")
+    gt = json.loads((out / "data" / "annotations.json").read_text())
+    pages, sources = [], []
+    for image in gt["images"]:
+        anns = [a for a in gt["annotations"] if a["image_id"] == image["id"]]
+        masks = [mask_utils.decode(annotation_rle(a, image["height"], image["width"]))
+                 .astype(bool) for a in anns]
+        raster = cv2.cvtColor(cv2.imread(str(out / "data" / "images" / image["file_name"])),
+                              cv2.COLOR_BGR2RGB)
+        pages.append(_page_masks(out / "pdfs" / image["pdf"], image, masks, raster))
+        sources.append((anns, masks))
+    return {"out": out, "gt": gt, "pages": pages, "sources": sources}
+
+
+def _page_masks(pdf: Path, image: dict, masks: list[np.ndarray], raster: np.ndarray
+                ) -> PageMasks:
+    with pymupdf.open(pdf) as doc:
+        page = doc[image["page"] - 1]
+        height_pt = page.rect.height
+        words = [_Word(w[4], (w[0], height_pt - w[3], w[2], height_pt - w[1]))
+                 for w in page.get_text("words")]
+    scale = 72.0 / DPI  # unrotated page with the MediaBox at the origin
+    pixel_to_pdf = np.array([[scale, 0, 0], [0, -scale, height_pt], [0, 0, 1]])
+    detections = [Detection.from_mask(m, score=0.5 + i / 100) for i, m in enumerate(masks)]
+    return PageMasks(document=image["pdf"], page_number=image["page"],
+                     width_px=image["width"], height_px=image["height"], dpi=DPI,
+                     pixel_to_pdf=pixel_to_pdf, georef=None, words=words,
+                     detections=detections, image=raster)
+
+
+def _renamed(page: PageMasks, document: str, **changes) -> PageMasks:
+    return PageMasks(**{**page.__dict__, "document": document, **changes})
+
+
+def _read_geometries(path: Path) -> list:
+    _, _, wkb, _ = pyogrio.raw.read(path)
+    return list(shapely.from_wkb(wkb))
+
+
+def test_geojson_and_gpkg_open_in_gdal_with_count_and_crs(synth_plan, tmp_path) -> None:
+    pages = synth_plan["pages"]
+    config = ExportConfig(formats=["geojson", "gpkg", "coco"], **EXACT)
+    pages = [_renamed(p, "plans/doc-000.pdf") for p in pages]
+    result = export_document(pages, tmp_path, config)
+    zones = sum(len(p.detections) for p in pages)
+    assert result.polygons == zones
+    for suffix in ("geojson", "gpkg"):
+        path = tmp_path / "plans" / f"doc-000.{suffix}"
+        info = pyogrio.read_info(path)
+        assert info["features"] == zones
+        assert "planseg page points" in info["crs"]
+        geometries = _read_geometries(path)
+        assert len(geometries) == zones and all(g.is_valid for g in geometries)
+    collection = json.loads((tmp_path / "plans" / "doc-000.geojson").read_text())
+    assert collection["planseg:crs"]["frame"] == "page"
+    feature = collection["features"][0]
+    assert {"document", "page", "score", "predicted_iou", "stability_score", "area_pt2",
+            "text", "fill_rgb"} <= set(feature["properties"])
+    assert "area_m2" not in feature["properties"]  # not georeferenced
+
+
+def test_page_frame_is_points_y_up(synth_plan, tmp_path) -> None:
+    page = synth_plan["pages"][0]
+    export_document([_renamed(page, "doc.pdf")], tmp_path,
+                    ExportConfig(formats=["geojson"], **EXACT))
+    export_document([_renamed(page, "px/doc.pdf")], tmp_path,
+                    ExportConfig(formats=["geojson"], crs="pixel", **EXACT))
+    in_pt = json.loads((tmp_path / "doc.geojson").read_text())["features"][0]
+    in_px = json.loads((tmp_path / "px" / "doc.geojson").read_text())["features"][0]
+    x0, y0, x1, y1 = shapely.geometry.shape(in_px["geometry"]).bounds
+    scale, height_pt = 72 / DPI, page.height_px * 72 / DPI
+    expected = (x0 * scale, height_pt - y1 * scale, x1 * scale, height_pt - y0 * scale)
+    assert shapely.geometry.shape(in_pt["geometry"]).bounds == pytest.approx(expected)
+    assert in_pt["properties"]["area_pt2"] == pytest.approx(
+        shapely.geometry.shape(in_pt["geometry"]).area, rel=1e-6)
+    assert "pixels at 40 dpi" in pyogrio.read_info(tmp_path / "px" / "doc.geojson")["crs"]
+
+
+def test_coco_annotations_match_source_masks(synth_plan, tmp_path) -> None:
+    config = ExportConfig(formats=["coco"], **EXACT)
+    result = export_document(synth_plan["pages"], tmp_path, config)
+    write_coco(tmp_path / "coco.json", merge_coco(None, [result.coco]))
+    coco = COCO(str(tmp_path / "coco.json"))
+    image = coco.loadImgs(coco.getImgIds())[0]
+    assert image["file_name"] == "doc-000.pdf#page=1"
+    assert (image["pdf"], image["page"], image["dpi"]) == ("doc-000.pdf", 1, DPI)
+    _, masks = synth_plan["sources"][0]
+    anns = coco.loadAnns(coco.getAnnIds(imgIds=[image["id"]]))
+    assert len(anns) == len(masks)
+    for ann, source in zip(anns, masks, strict=True):
+        assert ann["category_id"] == 1 and ann["iscrowd"] == 0
+        assert {"score", "predicted_iou", "stability_score", "bbox", "area"} <= set(ann)
+        mask = coco.annToMask(ann).astype(bool)
+        assert (mask & source).sum() / (mask | source).sum() >= 0.98
+    assert coco.loadCats(1)[0]["name"] == "zone"
+
+
+def test_zone_codes_and_fill_colours(synth_plan) -> None:
+    from planseg.export.features import page_features
+
+    anns, _ = synth_plan["sources"][0]
+    features = page_features(synth_plan["pages"][0], ExportConfig())
+    by_detection = {f.detection_index: f for f in features}
+    checked = 0
+    for index, ann in enumerate(anns):
+        words = by_detection[index].properties["text"].split()
+        assert ann["zone_code"] in words
+        if not ann.get("hatched"):
+            fill = np.array(by_detection[index].properties["fill_rgb"])
+            assert np.abs(fill - np.array(ann["fill_rgb"])).max() <= 12
+            checked += 1
+    assert checked > 0
+
+
+def test_empty_document_gives_valid_empty_outputs(synth_plan, tmp_path) -> None:
+    page = synth_plan["pages"][0]
+    empty = _renamed(page, "empty.pdf", detections=[])
+    config = ExportConfig(formats=["geojson", "gpkg", "coco"], previews=True)
+    result = export_document([empty], tmp_path, config)
+    for suffix in ("geojson", "gpkg"):
+        assert pyogrio.read_info(tmp_path / f"empty.{suffix}")["features"] == 0
+    collection = json.loads((tmp_path / "empty.geojson").read_text())
+    assert collection["type"] == "FeatureCollection" and collection["features"] == []
+    assert len(result.coco["images"]) == 1 and result.coco["annotations"] == []
+    assert (tmp_path / "previews" / "empty-p1.png").is_file()
+
+
+def test_preview_overlay(synth_plan, tmp_path) -> None:
+    page = synth_plan["pages"][0]
+    export_document([_renamed(page, "a/doc.pdf")], tmp_path,
+                    ExportConfig(formats=[], previews=True, preview_opacity=0.8))
+    preview = cv2.imread(str(tmp_path / "previews" / "a" / "doc-p1.png"))
+    assert preview.shape[:2] == (page.height_px, page.width_px)
+    assert np.abs(preview.astype(int)[..., ::-1] - page.image).mean() > 5
+
+
+def test_partitioned_export_does_not_overlap(synth_plan, tmp_path) -> None:
+    page = synth_plan["pages"][0]
+    bigger = [Detection.from_mask(cv2.dilate(mask.astype(np.uint8), np.ones((9, 9))) > 0,
+                                  score=0.5 + i / 100)
+              for i, mask in enumerate(synth_plan["sources"][0][1])]
+    export_document([_renamed(page, "doc.pdf", detections=bigger)], tmp_path,
+                    ExportConfig(formats=["geojson"], partition=True))
+    geometries = _read_geometries(tmp_path / "doc.geojson")
+    union = shapely.union_all(geometries)
+    assert sum(g.area for g in geometries) - union.area < 1e-6 * union.area
+    assert all(g.is_valid for g in geometries)
+
+
+def test_merge_coco_replaces_a_documents_pages(synth_plan) -> None:
+    page = synth_plan["pages"][0]
+    config = ExportConfig(formats=["coco"])
+    first = export_document([_renamed(page, "b.pdf")], Path("/nonexistent"), config).coco
+    other = export_document([_renamed(page, "a.pdf")], Path("/nonexistent"), config).coco
+    merged = merge_coco(merge_coco(None, [first]), [other])
+    assert [im["pdf"] for im in merged["images"]] == ["a.pdf", "b.pdf"]
+    fewer = _renamed(page, "b.pdf", detections=page.detections[:2])
+    again = merge_coco(merged, [export_document([fewer], Path("/x"), config).coco])
+    assert len(again["images"]) == 2
+    b_id = next(im["id"] for im in again["images"] if im["pdf"] == "b.pdf")
+    assert sum(a["image_id"] == b_id for a in again["annotations"]) == 2
+    assert [a["id"] for a in again["annotations"]] == list(range(1, len(again["annotations"]) + 1))
+
+
+def test_read_coco_rejects_non_coco(tmp_path) -> None:
+    from planseg.errors import DatasetError
+
+    (tmp_path / "x.json").write_text('{"images": 3}')
+    with pytest.raises(DatasetError, match="annotations"):
+        read_coco(tmp_path / "x.json")
