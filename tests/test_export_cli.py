@@ -62,9 +62,11 @@ def test_table_with_baseline_and_figures(synth_gt: Path, tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "AP50" in result.stdout and "baseline" in result.stdout
     panels = sorted(figures.glob("*.png"))
-    assert [p.name for p in panels] == ["doc-000-p1.png", "doc-001-p1.png"]
+    images = json.loads(synth_gt.read_text())["images"]
+    assert [p.name for p in panels] == sorted(
+        f"{im['pdf'][:-4]}-p{im['page']}.png" for im in images)
     panel = cv2.imread(str(panels[0]))
-    image = json.loads(synth_gt.read_text())["images"][0]
+    image = min(images, key=lambda im: (im["pdf"], im["page"]))
     scale = min(1.0, 900 / max(image["width"], image["height"]))
     assert panel.shape[1] == 4 * round(image["width"] * scale) + 3 * 8  # four panels
     assert (figures / "evaluate.yaml").is_file()
