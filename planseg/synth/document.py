@@ -51,11 +51,12 @@ class SynthDocument:
 def make_document(rng: np.random.Generator, *, dpi: float, style: str,
                   sheet: str | None) -> SynthDocument:
     """Draw one zoning-plan PDF (one map page, sometimes text-only pages) and its GT."""
+    # the document's structure comes first from the stream, so it survives drawing changes
     sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
-    page_size = SHEETS_PT[sheet]
-    layout = make_map_layout(rng, page_size, make_palette(rng))
     n_text = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
     map_index = int(rng.integers(n_text + 1))
+    page_size = SHEETS_PT[sheet]
+    layout = make_map_layout(rng, page_size, make_palette(rng))
     doc = pymupdf.open()
     for index in range(n_text + 1):
         if index == map_index:

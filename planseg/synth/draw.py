@@ -1,9 +1,10 @@
 """Draw a :class:`~planseg.synth.layout.MapLayout` as real PDF vector content with PyMuPDF.
 
 Drawing order on the map (why it keeps the ground truth exact): map background (the road
-colour) -> zone fills -> hatches clipped to each zone -> zone boundary strokes -> zone codes
-as real text. Roads are the gaps between zones (see ``layout``), so nothing but boundary
-strokes (centred on the zone edge) and labels (inside the zone, part of it) covers a fill.
+colour) -> zone fills -> hatches clipped to each zone -> zone boundary strokes -> road centre
+lines -> zone codes and street names as real text (``labels``). Roads are the gaps between
+zones (see ``layout``), so nothing but boundary strokes (centred on the zone edge) and labels
+(inside the zone, part of it) covers a fill.
 Coordinates are the page frame (points, y down), which is what PyMuPDF's drawing API takes.
 """
 
@@ -12,13 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pymupdf
 from shapely.geometry import MultiLineString, Polygon
-from shapely.ops import polylabel
 
+from planseg.synth.labels import draw_road_names, draw_zone_label
 from planseg.synth.layout import MapLayout, Zone
 from planseg.synth.palette import Hatch
 
 RGB = tuple[float, float, float]
-_LABEL_FONT = "hebo"  # Helvetica-Bold, a base-14 font: real text, nothing embedded
 
 
 def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
@@ -40,11 +40,12 @@ def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) ->
     for zone in layout.zones:
         if zone.style.hatch is not None:
             draw_hatch(page, zone.geometry, zone.style.hatch)
-    _draw_boundaries(page, layout.zones, rng)
+    _draw_boundaries(page, layout.zones, rng, layout.scale)
     _draw_road_centrelines(page, layout, road_rgb)
     for zone in layout.zones:
-        _draw_code(page, zone)
-    page.draw_rect(frame, color=(0, 0, 0), width=1.5)
+        draw_zone_label(page, zone, rng, layout.scale)
+    draw_road_names(page, layout, rng)
+    page.draw_rect(frame, color=(0, 0, 0), width=1.5 * layout.scale)
 
 
 def _road_colour(rng: np.random.Generator) -> RGB:
@@ -72,9 +73,10 @@ def draw_hatch(page: pymupdf.Page, polygon: Polygon, hatch: Hatch) -> None:
     shape.commit()
 
 
-def _draw_boundaries(page: pymupdf.Page, zones: list[Zone], rng: np.random.Generator) -> None:
+def _draw_boundaries(page: pymupdf.Page, zones: list[Zone], rng: np.random.Generator,
+                     scale: float) -> None:
     """Stroke every zone outline once (a dark line centred on the zone edge)."""
-    width = float(rng.uniform(0.5, 1.2))
+    width = float(rng.uniform(0.5, 1.2)) * scale
     grey = float(rng.uniform(0.0, 0.3))
     dashes = "[4 2] 0" if rng.random() < 0.2 else None
     shape = page.new_shape()
@@ -95,16 +97,3 @@ def _draw_road_centrelines(page: pymupdf.Page, layout: MapLayout, road_rgb: RGB)
     dark = tuple(c * 0.6 for c in road_rgb)
     shape.finish(color=dark, width=0.4, dashes="[6 4] 0", closePath=False)
     shape.commit()
-
-
-def _draw_code(page: pymupdf.Page, zone: Zone) -> None:
-    """Write the zone code at the zone's pole of inaccessibility, sized to stay inside it."""
-    centre = polylabel(zone.geometry, tolerance=1.0)
-    radius = zone.geometry.boundary.distance(centre)
-    fontsize = min(14.0, (radius - 2.0) / 0.85)
-    if fontsize < 4.0:
-        return  # too small to label legibly; the zone keeps its code in the ground truth
-    text = zone.style.code
-    width = pymupdf.get_text_length(text, fontname=_LABEL_FONT, fontsize=fontsize)
-    origin = (centre.x - width / 2, centre.y + 0.35 * fontsize)
-    page.insert_text(origin, text, fontsize=fontsize, fontname=_LABEL_FONT, color=(0, 0, 0))

@@ -23,57 +23,64 @@ _WORDS = ("zone", "building", "height", "plot", "ratio", "floor", "area", "permi
 
 
 def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) -> None:
-    """North arrow, legend, scale bar and title block in the column right of the frame."""
+    """North arrow, legend, scale bar and title block in the column right of the frame.
+
+    Sizes are given for A3 and multiplied by ``layout.scale`` (bigger sheets, bigger type).
+    """
     x0, y0, x1, y1 = layout.panel_xyxy_pt
-    _north_arrow(page, (x0 + x1) / 2, y0 + 30)
-    y = _legend(page, layout.palette, x0, y0 + 70, x1)
-    _scale_bar(page, rng, x0 + 6, min(y + 30, y1 - 150), x1 - 6)
-    _title_block(page, rng, pymupdf.Rect(x0, y1 - 110, x1, y1))
+    k = layout.scale
+    _north_arrow(page, (x0 + x1) / 2, y0 + 30 * k, k)
+    y = _legend(page, layout.palette, x0, y0 + 70 * k, x1, k)
+    _scale_bar(page, rng, x0 + 6 * k, min(y + 30 * k, y1 - 150 * k), x1 - 6 * k, k)
+    _title_block(page, rng, pymupdf.Rect(x0, y1 - 110 * k, x1, y1), k)
 
 
-def _north_arrow(page: pymupdf.Page, cx: float, cy: float) -> None:
+def _north_arrow(page: pymupdf.Page, cx: float, cy: float, k: float) -> None:
     shape = page.new_shape()
-    shape.draw_polyline([(cx, cy - 20), (cx + 8, cy + 12), (cx, cy + 5), (cx - 8, cy + 12),
-                         (cx, cy - 20)])
-    shape.finish(color=(0, 0, 0), fill=(0, 0, 0), width=0.8)
+    shape.draw_polyline([(cx, cy - 20 * k), (cx + 8 * k, cy + 12 * k), (cx, cy + 5 * k),
+                         (cx - 8 * k, cy + 12 * k), (cx, cy - 20 * k)])
+    shape.finish(color=(0, 0, 0), fill=(0, 0, 0), width=0.8 * k)
     shape.commit()
-    page.insert_text((cx - 4, cy - 24), "N", fontsize=11, fontname="hebo")
+    page.insert_text((cx - 4 * k, cy - 24 * k), "N", fontsize=11 * k, fontname="hebo")
 
 
 def _legend(page: pymupdf.Page, palette: list[ZoneStyle], x0: float, y: float,
-            x1: float) -> float:
+            x1: float, k: float) -> float:
     """One swatch + code + name per zone style; returns the y below the legend."""
-    page.insert_text((x0 + 4, y), "Legend", fontsize=11, fontname="hebo")
-    y += 10
+    top = y - 14 * k
+    page.insert_text((x0 + 4 * k, y), "Legend", fontsize=11 * k, fontname="hebo")
+    y += 10 * k
     for style in palette:
-        swatch = pymupdf.Rect(x0 + 6, y, x0 + 30, y + 12)
+        swatch = pymupdf.Rect(x0 + 6 * k, y, x0 + 30 * k, y + 12 * k)
         page.draw_rect(swatch, color=None, fill=style.fill_rgb, width=0)
         if style.hatch is not None:
             draw_hatch(page, box(*swatch), style.hatch)
-        page.draw_rect(swatch, color=(0, 0, 0), width=0.5)
+        page.draw_rect(swatch, color=(0, 0, 0), width=0.5 * k)
         label = f"{style.code}  {style.name}"
-        page.insert_text((x0 + 36, y + 9), label, fontsize=7, fontname="helv")
-        y += 17
-    page.draw_rect(pymupdf.Rect(x0 + 2, y - 17 * len(palette) - 22, x1 - 2, y + 2),
-                   color=(0.3, 0.3, 0.3), width=0.5)
+        page.insert_text((x0 + 36 * k, y + 9 * k), label, fontsize=7 * k, fontname="helv")
+        y += 17 * k
+    page.draw_rect(pymupdf.Rect(x0 + 2 * k, top, x1 - 2 * k, y + 2 * k),
+                   color=(0.3, 0.3, 0.3), width=0.5 * k)
     return y
 
 
 def _scale_bar(page: pymupdf.Page, rng: np.random.Generator, x0: float, y: float,
-               x1: float) -> None:
+               x1: float, k: float) -> None:
     segments = 4
     step_m = int(rng.choice([25, 50, 100, 250]))
-    seg_w = (x1 - x0 - 20) / segments
+    seg_w = (x1 - x0 - 20 * k) / segments
     for i in range(segments):
-        rect = pymupdf.Rect(x0 + i * seg_w, y, x0 + (i + 1) * seg_w, y + 5)
+        rect = pymupdf.Rect(x0 + i * seg_w, y, x0 + (i + 1) * seg_w, y + 5 * k)
         page.draw_rect(rect, color=(0, 0, 0), fill=(0, 0, 0) if i % 2 == 0 else (1, 1, 1),
-                       width=0.5)
-        page.insert_text((rect.x0 - 2, y + 14), str(i * step_m), fontsize=6)
-    page.insert_text((x0 + segments * seg_w - 2, y + 14), f"{segments * step_m} m", fontsize=6)
+                       width=0.5 * k)
+        page.insert_text((rect.x0 - 2 * k, y + 14 * k), str(i * step_m), fontsize=6 * k)
+    page.insert_text((x0 + segments * seg_w - 2 * k, y + 14 * k), f"{segments * step_m} m",
+                     fontsize=6 * k)
 
 
-def _title_block(page: pymupdf.Page, rng: np.random.Generator, rect: pymupdf.Rect) -> None:
-    page.draw_rect(rect, color=(0, 0, 0), width=1.0)
+def _title_block(page: pymupdf.Page, rng: np.random.Generator, rect: pymupdf.Rect,
+                 k: float) -> None:
+    page.draw_rect(rect, color=(0, 0, 0), width=1.0 * k)
     town = _TOWNS[int(rng.integers(len(_TOWNS)))]
     lines = [("ZONING PLAN", 12, "hebo"),
              (f"City of {town}", 9, "helv"),
@@ -82,26 +89,28 @@ def _title_block(page: pymupdf.Page, rng: np.random.Generator, rect: pymupdf.Rec
              (f"Scale 1:{int(rng.choice([1000, 2000, 2500, 5000]))}", 8, "helv"),
              (f"Adopted {int(rng.integers(1995, 2026))}-{int(rng.integers(1, 13)):02d}-"
               f"{int(rng.integers(1, 29)):02d}", 7, "helv")]
-    y = rect.y0 + 18
+    y = rect.y0 + 18 * k
     for text, size, font in lines:
-        page.insert_text((rect.x0 + 8, y), text, fontsize=size, fontname=font)
-        page.draw_line((rect.x0, y + 5), (rect.x1, y + 5), color=(0.5, 0.5, 0.5), width=0.3)
-        y += size + 10
+        page.insert_text((rect.x0 + 8 * k, y), text, fontsize=size * k, fontname=font)
+        page.draw_line((rect.x0, y + 5 * k), (rect.x1, y + 5 * k), color=(0.5, 0.5, 0.5),
+                       width=0.3 * k)
+        y += (size + 10) * k
 
 
 def draw_text_page(page: pymupdf.Page, rng: np.random.Generator) -> None:
     """A page of planning regulations: headings and paragraphs of real text, no zones."""
-    margin = 60.0
+    k = min(page.rect.width, page.rect.height) / 842  # type sizes grow with the sheet
+    margin = 60.0 * k
     width = page.rect.width - 2 * margin
     y = margin
-    page.insert_text((margin, y), "Textual provisions", fontsize=16, fontname="hebo")
-    y += 30
+    page.insert_text((margin, y), "Textual provisions", fontsize=16 * k, fontname="hebo")
+    y += 30 * k
     section = 1
-    while y < page.rect.height - margin - 60:
-        page.insert_text((margin, y), f"\u00a7 {section}", fontsize=11, fontname="hebo")
+    while y < page.rect.height - margin - 60 * k:
+        page.insert_text((margin, y), f"\u00a7 {section}", fontsize=11 * k, fontname="hebo")
         words = rng.choice(_WORDS, size=int(rng.integers(40, 120)))
-        para = pymupdf.Rect(margin, y + 6, margin + width, y + 130)
-        spare = page.insert_textbox(para, " ".join(words).capitalize() + ".", fontsize=9,
+        para = pymupdf.Rect(margin, y + 6 * k, margin + width, y + 130 * k)
+        spare = page.insert_textbox(para, " ".join(words).capitalize() + ".", fontsize=9 * k,
                                     fontname="helv")
-        y = para.y1 - max(spare, 0) + 22
+        y = para.y1 - max(spare, 0) + 22 * k
         section += 1

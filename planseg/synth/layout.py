@@ -47,7 +47,9 @@ class MapLayout:
     zones: list[Zone]
     roads: list[Polygon]  # road corridors clipped to the frame (not zones)
     road_lines: list[LineString]  # their centre lines, inside the corridors
+    road_half_widths_pt: list[float]  # corridor half width of each centre line
     palette: list[ZoneStyle]
+    scale: float  # drawing scale of lines and type: 1 on A3, ~1.4 on A2, ~0.7 on A4
 
 
 def make_map_layout(rng: np.random.Generator, page_size_pt: tuple[float, float],
@@ -59,20 +61,24 @@ def make_map_layout(rng: np.random.Generator, page_size_pt: tuple[float, float],
     frame = (margin, margin, width - panel_w - 2 * margin, height - margin)
     panel = (width - panel_w - margin, margin, width - margin, height - margin)
     frame_poly = box(*frame)
+    scale = min(width, height) / 842.0
     for _ in range(50):
-        roads, road_lines = _roads(rng, frame_poly)
-        polygons = _partition(rng, frame_poly, roads)
+        roads, road_lines, half_widths = _roads(rng, frame_poly, scale)
+        polygons = _partition(rng, frame_poly, roads, scale)
         if MIN_ZONES <= len(polygons) <= MAX_ZONES:
             break
     else:  # pragma: no cover - the seed counts make this practically unreachable
         raise RuntimeError("could not draw a zone partition with 8-30 zones")
     zones = _assign_codes(rng, polygons, palette)
-    return MapLayout(page_size_pt, frame, panel, zones, roads, road_lines, palette)
+    return MapLayout(page_size_pt, frame, panel, zones, roads, road_lines, half_widths,
+                     palette, scale)
 
 
-def _partition(rng: np.random.Generator, frame: Polygon,
-               roads: list[Polygon]) -> list[Polygon]:
-    cells = _voronoi_cells(rng, frame, int(rng.integers(7, 20)))
+def _partition(rng: np.random.Generator, frame: Polygon, roads: list[Polygon],
+               scale: float) -> list[Polygon]:
+    # bigger sheets show more zones (A4 7-12 seeds, A3 7-17, A2 10-24)
+    seeds = int(rng.integers(max(7, round(7 * scale)), round(17 * scale) + 1))
+    cells = _voronoi_cells(rng, frame, seeds)
     cells = _merge_neighbours(rng, cells, int(rng.integers(1, max(2, len(cells) // 4) + 1)))
     road_area = shapely.union_all(roads) if roads else Polygon()
     min_area = _MIN_AREA_FRACTION * frame.area
@@ -120,11 +126,11 @@ def _merge_neighbours(rng: np.random.Generator, cells: list[Polygon], merges: in
     return cells
 
 
-def _roads(rng: np.random.Generator, frame: Polygon,
-           ) -> tuple[list[Polygon], list[LineString]]:
+def _roads(rng: np.random.Generator, frame: Polygon, scale: float,
+           ) -> tuple[list[Polygon], list[LineString], list[float]]:
     """1-3 road corridors (mitred buffers of bent polylines) crossing the whole frame."""
     x0, y0, x1, y1 = frame.bounds
-    roads, lines = [], []
+    roads, lines, half_widths = [], [], []
     for _ in range(int(rng.integers(1, 4))):
         horizontal = rng.random() < 0.5
         ts = np.sort(rng.uniform(0.15, 0.85, size=int(rng.integers(0, 3))))
@@ -135,12 +141,16 @@ def _roads(rng: np.random.Generator, frame: Polygon,
         else:
             coords = np.c_[x0 + across * (x1 - x0), y0 + along * (y1 - y0)]
         centre = LineString(coords)
-        corridor = centre.buffer(float(rng.uniform(4.0, 9.0)), cap_style="flat",
+        half_width = float(rng.uniform(4.0, 9.0)) * scale
+        corridor = centre.buffer(half_width, cap_style="flat",
                                  join_style="mitre")
         roads += _polygons(corridor.intersection(frame))
         clipped = centre.intersection(frame.buffer(-1.0))
-        lines += [g for g in getattr(clipped, "geoms", [clipped]) if g.geom_type == "LineString"]
-    return roads, lines
+        for part in getattr(clipped, "geoms", [clipped]):
+            if part.geom_type == "LineString" and not part.is_empty:
+                lines.append(part)
+                half_widths.append(half_width)
+    return roads, lines, half_widths
 
 
 def _punch_holes(rng: np.random.Generator, parts: list[Polygon], count: int,
