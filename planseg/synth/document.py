@@ -50,46 +50,46 @@ class SynthDocument:
 
 def make_document(rng: np.random.Generator, *, dpi: float, style: str,
                   sheet: str | None) -> SynthDocument:
-    """Draw one zoning-plan PDF (one map page, sometimes text-only pages) and its GT."""
+    """Draw one zoning-plan PDF and its GT: 1-2 map sheets, sometimes text-only pages."""
     # the document's structure comes first from the stream, so it survives drawing changes
     sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
     n_text = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
-    map_index = int(rng.integers(n_text + 1))
+    first_map = int(rng.integers(n_text + 1))
+    n_maps = 1 if rng.random() < 0.85 else 2
     page_size = SHEETS_PT[sheet]
-    layout = make_map_layout(rng, page_size, make_palette(rng))
     doc = pymupdf.open()
-    for index in range(n_text + 1):
-        if index == map_index:
+    layouts: dict[int, MapLayout] = {}  # page_index -> map drawn there
+    for index in range(n_text + n_maps):
+        if first_map <= index < first_map + n_maps:
+            layouts[index] = make_map_layout(rng, page_size, make_palette(rng))
             page = doc.new_page(width=page_size[0], height=page_size[1])
-            draw_map(page, layout, rng)
-            draw_panel(page, layout, rng)
+            draw_map(page, layouts[index], rng)
+            draw_panel(page, layouts[index], rng)
         else:  # text pages are portrait sheets of the same size
             draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)
-    skew = np.eye(3)
-    scan: ScanParams | None = None
+    scans: list[ScanParams] | None = None
     if style == "scan":
-        scan = draw_scan_params(rng)
-        doc = scan_document(doc, scan, rng, scan_dpi=max(dpi, 150.0))
-        skew = skew_affine_pt(scan, page_size)
+        scans = [draw_scan_params(rng) for _ in range(doc.page_count)]
+        doc = scan_document(doc, scans, rng, scan_dpi=max(dpi, 150.0))
     doc.set_metadata({"title": "Synthetic zoning plan", "producer": "planseg synth",
                       "creator": "planseg synth", "creationDate": _FIXED_DATE,
                       "modDate": _FIXED_DATE})
     pdf = doc.tobytes(garbage=3, deflate=True, no_new_id=True)
-    pages = _render_pages(pdf, dpi, map_index, layout, skew, scan)
-    return SynthDocument(pdf, sheet, pages)
+    return SynthDocument(pdf, sheet, _render_pages(pdf, dpi, layouts, scans))
 
 
-def _render_pages(pdf: bytes, dpi: float, map_index: int, layout: MapLayout,
-                  skew_pt: np.ndarray, scan: ScanParams | None) -> list[RenderedSynthPage]:
-    """Render the *saved* PDF (what users get) and attach the map page's annotations."""
+def _render_pages(pdf: bytes, dpi: float, layouts: dict[int, MapLayout],
+                  scans: list[ScanParams] | None) -> list[RenderedSynthPage]:
+    """Render the *saved* PDF (what users get) and attach each map page's annotations."""
     scale = dpi / 72.0
     pages = []
     with pymupdf.open("pdf", pdf) as doc:
         for index, page in enumerate(doc):
             pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
             record = RenderedSynthPage(index + 1, _png(pix), pix.width, pix.height)
-            if index == map_index:
-                record.annotations = _zone_annotations(layout, scale, skew_pt, scan,
+            if index in layouts:
+                scan = None if scans is None else scans[index]
+                record.annotations = _zone_annotations(layouts[index], scale, scan,
                                                        pix.height, pix.width)
             pages.append(record)
     return pages
@@ -105,8 +105,10 @@ def _png(pix: pymupdf.Pixmap) -> bytes:
     return png.tobytes()
 
 
-def _zone_annotations(layout: MapLayout, scale: float, skew_pt: np.ndarray,
-                      scan: ScanParams | None, height_px: int, width_px: int) -> list[dict]:
+def _zone_annotations(layout: MapLayout, scale: float, scan: ScanParams | None,
+                      height_px: int, width_px: int) -> list[dict]:
+    """COCO annotation fields of every zone with pixels, in the (skewed) page raster."""
+    skew_pt = np.eye(3) if scan is None else skew_affine_pt(scan, layout.page_size_pt)
     to_px = np.diag([scale, scale, 1.0]) @ skew_pt
     matrix = [to_px[0, 0], to_px[0, 1], to_px[1, 0], to_px[1, 1], to_px[0, 2], to_px[1, 2]]
     polygons_px = [affinity.affine_transform(z.geometry, matrix) for z in layout.zones]

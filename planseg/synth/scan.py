@@ -20,7 +20,7 @@ RGB = tuple[float, float, float]
 
 @dataclass(frozen=True)
 class ScanParams:
-    """How one document was "scanned" (drawn once per document, shared by its pages)."""
+    """How one page was "scanned" (every page of a scan is skewed a little differently)."""
 
     angle_deg: float  # skew, counter-clockwise as seen on the page
     shift_pt: tuple[float, float]  # (dx, dy) page frame, y down
@@ -73,12 +73,12 @@ def faded_rgb(rgb: RGB, params: ScanParams) -> RGB:
                  for c, p in zip(rgb, params.paper_rgb, strict=True))  # type: ignore[return-value]
 
 
-def scan_document(src: pymupdf.Document, params: ScanParams, rng: np.random.Generator,
+def scan_document(src: pymupdf.Document, params: list[ScanParams], rng: np.random.Generator,
                   scan_dpi: float) -> pymupdf.Document:
-    """A new document whose every page is the degraded JPEG raster of ``src``'s page."""
+    """A new document whose page i is the degraded JPEG raster of ``src`` page i (params[i])."""
     out = pymupdf.open()
-    for page in src:
-        jpeg = _scan_page(page, params, rng, scan_dpi)
+    for page, page_params in zip(src, params, strict=True):
+        jpeg = _scan_page(page, page_params, rng, scan_dpi)
         target = out.new_page(width=page.rect.width, height=page.rect.height)
         target.insert_image(target.rect, stream=jpeg, keep_proportion=False)
     return out
