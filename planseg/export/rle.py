@@ -50,17 +50,18 @@ def rle_counts(rle: dict) -> np.ndarray:
     return values
 
 
-def decode_rle_box(rle: dict, box_xyxy: tuple[int, int, int, int]) -> np.ndarray:
+def decode_rle_box(rle: dict, box_xyxy: tuple[int, int, int, int], *,
+                   counts: np.ndarray | None = None) -> np.ndarray:
     """Decode only ``box_xyxy`` (pixels, exclusive end) of a COCO RLE: (y1-y0)x(x1-x0) bool.
 
     Work and memory scale with the box, not the page (a full decode of an A3 page at 150 DPI
     writes ~4 million bytes per mask): each box column starts from the mask's value at its
     top row (found by binary search over the runs), then run starts/ends inside the box
-    toggle it.
+    toggle it. ``counts``: the run lengths if already parsed (:func:`rle_counts`).
     """
     height = int(rle["size"][0])
     x0, y0, x1, y1 = box_xyxy
-    counts = rle_counts(rle)
+    counts = rle_counts(rle) if counts is None else counts
     ends = np.cumsum(counts)
     starts, ends = (ends - counts)[1::2], ends[1::2]  # runs of ones, flat column-major
     keep = ends > starts
