@@ -275,3 +275,29 @@ def test_cli_refuses_a_foreign_folder_and_bad_flags(tmp_path: Path) -> None:
     assert result.exit_code == ExitCode.usage and "docs" in result.output
     result = runner.invoke(app, ["synth", str(tmp_path / "o"), "--style", "watercolour"])
     assert result.exit_code == ExitCode.usage
+
+
+def test_interrupted_rerun_keeps_the_previous_dataset(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injection: the second document of a re-run fails half-way."""
+    import planseg.synth.dataset as dataset
+
+    generate(tmp_path, docs=2, seed=0, dpi=20, sheet="A4")
+    before = (tmp_path / "data" / "annotations.json").read_bytes()
+    real, calls = dataset.make_document, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset, "make_document", failing)
+    with pytest.raises(OSError):
+        generate(tmp_path, docs=3, seed=1, dpi=20, sheet="A4")
+    assert (tmp_path / "data" / "annotations.json").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "pdfs").iterdir()) == ["doc-000.pdf", "doc-001.pdf"]
+    monkeypatch.setattr(dataset, "make_document", real)
+    generate(tmp_path, docs=3, seed=1, dpi=20, sheet="A4")  # the leftovers do not block it
+    assert len(list((tmp_path / "pdfs").iterdir())) == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "pdfs", "synth.yaml"]

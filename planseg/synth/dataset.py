@@ -16,6 +16,7 @@ no annotations (negatives for training).
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CATEGORIES = [{"id": 1, "name": "zone", "supercategory": "zone"}]
 _OWNED = ("pdfs", "data", "train", "val")  # folders a re-run replaces
+_STAGING = ".synth-partial"  # where a run writes before moving its outputs into place
 _SPLIT_STREAM = 2**31 - 1  # random stream id of the train/val split (not a doc index)
 
 
@@ -64,49 +66,58 @@ def generate(out_dir: Path, *, docs: int, seed: int, dpi: float = 100,
 
 
 def run(config: SynthConfig) -> SynthSummary:
-    """Generate the dataset described by ``config`` (see the module docstring for the layout)."""
+    """Generate the dataset described by ``config`` (see the module docstring for the layout).
+
+    Everything is written to ``OUT/.synth-partial`` first and moved into place at the end, so
+    an interrupted run leaves a previous dataset in ``OUT`` intact.
+    """
     started = time.perf_counter()
     out = Path(config.out_dir)
-    _prepare_output(out)
+    _check_output(out)
+    staging = out / _STAGING
+    shutil.rmtree(staging, ignore_errors=True)  # leftovers of an interrupted run
     split_of = _assign_splits(config)
-    names = _doc_names(config.docs)
     coco = {split: _empty_coco(config) for split in sorted(set(split_of.values()))}
-    pdfs = []
-    for doc_index, name in enumerate(names):
+    for doc_index, name in enumerate(_doc_names(config.docs)):
         rng = np.random.default_rng([config.seed, doc_index])
         document = make_document(rng, dpi=config.dpi, style=config.style, sheet=config.sheet)
-        pdf_path = out / "pdfs" / f"{name}.pdf"
-        atomic_write_bytes(pdf_path, document.pdf)
-        pdfs.append(pdf_path)
-        split = split_of[pdf_path.name]
-        _add_document(coco[split], out / split / "images", name, document, config.dpi)
-        log.debug("wrote %s (%s, %d pages)", pdf_path, document.sheet, len(document.pages))
-    annotations = {}
+        atomic_write_bytes(staging / "pdfs" / f"{name}.pdf", document.pdf)
+        split = split_of[f"{name}.pdf"]
+        _add_document(coco[split], staging / split / "images", name, document, config.dpi)
+        log.debug("made %s.pdf (%s, %d pages)", name, document.sheet, len(document.pages))
     for split, data in coco.items():
-        annotations[split] = out / split / "annotations.json"
-        atomic_write_json(annotations[split], data)
-    write_resolved_config(config, out / "synth.yaml")
+        atomic_write_json(staging / split / "annotations.json", data)
+    write_resolved_config(config, staging / "synth.yaml")
+    _publish(staging, out)
     summary = SynthSummary(
-        out_dir=out, pdfs=pdfs, annotations=annotations,
+        out_dir=out, pdfs=[out / "pdfs" / name for name in split_of],
+        annotations={split: out / split / "annotations.json" for split in coco},
         images=sum(len(d["images"]) for d in coco.values()),
         zones=sum(len(d["annotations"]) for d in coco.values()),
         seconds=time.perf_counter() - started, split_of=split_of)
-    log.info("synth: %d documents, %d pages, %d zones in %.1f s -> %s", len(pdfs),
+    log.info("synth: %d documents, %d pages, %d zones in %.1f s -> %s", config.docs,
              summary.images, summary.zones, summary.seconds, out)
     return summary
 
 
-def _prepare_output(out: Path) -> None:
-    """Re-running replaces a previous synth run; any other non-empty folder is refused."""
+def _check_output(out: Path) -> None:
+    """``OUT`` must be new, empty, or a previous (maybe interrupted) synth run."""
     if out.exists() and not out.is_dir():
         raise ConfigError("output exists and is not a folder; choose a folder path", path=out)
     if out.is_dir() and any(out.iterdir()):
-        if not (out / "synth.yaml").is_file():
+        if not ((out / "synth.yaml").is_file() or (out / _STAGING).is_dir()):
             raise ConfigError("output folder is not empty and holds no previous synth run "
                               "(no synth.yaml); choose an empty or new folder", path=out)
-        for name in _OWNED:
-            shutil.rmtree(out / name, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Replace the previous run's folders with the staged ones; synth.yaml moves in last."""
+    for name in _OWNED:
+        shutil.rmtree(out / name, ignore_errors=True)
+        if (staging / name).exists():
+            os.replace(staging / name, out / name)
+    os.replace(staging / "synth.yaml", out / "synth.yaml")
+    staging.rmdir()
 
 
 def _doc_names(docs: int) -> list[str]:
