@@ -1,0 +1,179 @@
+"""Render a page (or one rectangle of it) to RGB pixels with the exact pixel <-> PDF transform.
+
+Frames (see the project contracts):
+
+* PDF frame: the file's default user space in points, y up (MediaBox coordinates).
+* Pixel frame: (col, row) of the full displayed page raster at ``dpi`` - rotated by the page's
+  /Rotate and cut to its CropBox - origin at the top-left corner of pixel (0, 0), y down.
+
+The transform comes from MuPDF's own page matrix (``pdf_page_transform``: CropBox origin,
+rotation, y flip, UserUnit), the same matrix the rasteriser uses, so it is exact by construction;
+the tests check it against drawn marks anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pymupdf
+
+from planseg.errors import CorruptDocumentError, PageTooLargeError
+from planseg.ingest.documents import Document
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DPI = 150.0
+#: Budget used when the caller gives none: 200 Mpx is a 600 MB RGB raster.
+DEFAULT_MAX_PIXELS = 200_000_000
+_mupdf = pymupdf.mupdf
+
+
+@dataclass
+class RenderedPage:
+    """A rendered page or tile.
+
+    ``image`` is HxWx3 uint8 RGB; it covers full-page pixels ``offset_px`` (x0, y0) to
+    (x0 + W, y0 + H). ``pixel_to_pdf`` (3x3 float64, column vectors [col, row, 1]) maps the
+    FULL-page pixel frame to the PDF frame; ``pdf_to_pixel`` is its inverse.
+    """
+
+    image: np.ndarray
+    page_index: int
+    dpi: float
+    offset_px: tuple[int, int]
+    page_width_px: int
+    page_height_px: int
+    pixel_to_pdf: np.ndarray
+    pdf_to_pixel: np.ndarray
+
+
+def pdf_to_display_pt(doc: Document, page_index: int) -> np.ndarray:
+    """3x3 affine from the PDF frame to displayed-page points (top-left origin, y down)."""
+    page = doc.load_page(page_index)
+    mediabox, ctm = _mupdf.FzRect(), _mupdf.FzMatrix()
+    _mupdf.pdf_page_transform(_mupdf.pdf_page_from_fz_page(page.this), mediabox, ctm)
+    return np.array([[ctm.a, ctm.c, ctm.e], [ctm.b, ctm.d, ctm.f], [0.0, 0.0, 1.0]])
+
+
+def page_transforms(doc: Document, page_index: int, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(pixel_to_pdf, pdf_to_pixel) 3x3 float64 affines for the full page raster at ``dpi``."""
+    scale = dpi / 72.0
+    pdf_to_pixel = np.diag([scale, scale, 1.0]) @ pdf_to_display_pt(doc, page_index)
+    return np.linalg.inv(pdf_to_pixel), pdf_to_pixel
+
+
+def page_size_pt(doc: Document, page_index: int) -> tuple[float, float]:
+    """(width_pt, height_pt) of the displayed (rotated, cropped) page."""
+    rect = doc.load_page(page_index).rect
+    return rect.width, rect.height
+
+
+def page_pixel_size(doc: Document, page_index: int, dpi: float) -> tuple[int, int]:
+    """(width_px, height_px) of the displayed page raster at ``dpi``, as MuPDF rounds it."""
+    width_pt, height_pt = page_size_pt(doc, page_index)
+    return _pixel_size(width_pt, height_pt, dpi)
+
+
+def _pixel_size(width_pt: float, height_pt: float, dpi: float) -> tuple[int, int]:
+    scale = dpi / 72.0
+    box = _mupdf.fz_round_rect(_mupdf.fz_transform_rect(
+        _mupdf.FzRect(0, 0, width_pt, height_pt), _mupdf.fz_scale(scale, scale)))
+    return box.x1 - box.x0, box.y1 - box.y0
+
+
+def resolve_dpi(doc: Document, page_index: int, dpi: float | None,
+                max_pixels: int | None) -> float:
+    """The DPI to render at: ``dpi`` if given, else the largest under ``max_pixels``, else 150."""
+    if dpi is not None:
+        if not dpi > 0:
+            raise ValueError(f"dpi must be positive, got {dpi}")
+        return float(dpi)
+    if max_pixels is None:
+        return DEFAULT_DPI
+    width_pt, height_pt = page_size_pt(doc, page_index)
+    fit = 72.0 * math.sqrt(max_pixels / (width_pt * height_pt))
+    while fit > 0 and math.prod(_pixel_size(width_pt, height_pt, fit)) > max_pixels:
+        fit *= 0.999  # MuPDF rounds edges outwards; shrink until the rounded raster fits
+    return fit
+
+
+def render_page(doc: Document, page_index: int, *, dpi: float | None = None,
+                max_pixels: int | None = None,
+                clip_xyxy_px: tuple[int, int, int, int] | None = None) -> RenderedPage:
+    """Render page ``page_index`` (0-based) to HxWx3 uint8 RGB.
+
+    ``dpi`` fixes the resolution; without it the page is fitted under ``max_pixels`` (or
+    rendered at 150 DPI). ``clip_xyxy_px`` (full-page pixel frame, exclusive end) renders only
+    that rectangle - a tile - without rasterising the rest of the page; the result's pixels are
+    those of the full render. Raises :class:`PageTooLargeError` when the raster to allocate
+    exceeds ``max_pixels`` (default :data:`DEFAULT_MAX_PIXELS`) and
+    :class:`CorruptDocumentError` when MuPDF cannot render the page.
+    """
+    dpi = resolve_dpi(doc, page_index, dpi, max_pixels)
+    width_px, height_px = page_pixel_size(doc, page_index, dpi)
+    clip = _check_clip(clip_xyxy_px, width_px, height_px)
+    _check_budget(doc, page_index, clip, dpi, max_pixels)
+    pix = render_pixmap(doc, page_index, dpi, clip)
+    pixel_to_pdf, pdf_to_pixel = page_transforms(doc, page_index, dpi)
+    return RenderedPage(image=pixmap_to_array(pix), page_index=page_index, dpi=dpi,
+                        offset_px=(clip[0], clip[1]), page_width_px=width_px,
+                        page_height_px=height_px, pixel_to_pdf=pixel_to_pdf,
+                        pdf_to_pixel=pdf_to_pixel)
+
+
+def render_pixmap(doc: Document, page_index: int, dpi: float,
+                  clip_xyxy_px: tuple[int, int, int, int]) -> pymupdf.Pixmap:
+    """The RGB :class:`pymupdf.Pixmap` of full-page pixels ``clip_xyxy_px`` at ``dpi``."""
+    page = doc.load_page(page_index)
+    scale = dpi / 72.0
+    x0, y0, x1, y1 = clip_xyxy_px
+    try:  # same matrix as the full render, so a tile's pixels are the full render's pixels
+        pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False,
+                              colorspace=pymupdf.csRGB,
+                              clip=pymupdf.Rect(x0 / scale, y0 / scale, x1 / scale, y1 / scale))
+    except Exception as exc:
+        raise CorruptDocumentError(f"page {page_index + 1} cannot be rendered ({exc})",
+                                   path=doc.path) from exc
+    if (pix.x, pix.y, pix.width, pix.height) != (x0, y0, x1 - x0, y1 - y0):
+        pix = _realign(pix, clip_xyxy_px)
+    return pix
+
+
+def pixmap_to_array(pix: pymupdf.Pixmap) -> np.ndarray:
+    """HxWx3 uint8 copy of an RGB pixmap's samples (independent of MuPDF's memory)."""
+    rows = np.frombuffer(pix.samples_mv, dtype=np.uint8).reshape(pix.height, pix.stride)
+    return rows[:, : pix.width * pix.n].reshape(pix.height, pix.width, pix.n)[..., :3].copy()
+
+
+def _realign(pix: pymupdf.Pixmap, clip: tuple[int, int, int, int]) -> pymupdf.Pixmap:
+    """Paste a pixmap whose rounding differs from ``clip`` onto a white pixmap of exactly it."""
+    log.debug("realigning pixmap %s to clip %s", pix.irect, clip)
+    exact = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(*clip), False)
+    exact.set_rect(exact.irect, (255, 255, 255))
+    exact.copy(pix, pix.irect & exact.irect)
+    return exact
+
+
+def _check_clip(clip: tuple[int, int, int, int] | None, width_px: int,
+                height_px: int) -> tuple[int, int, int, int]:
+    if clip is None:
+        return 0, 0, width_px, height_px
+    x0, y0, x1, y1 = (int(v) for v in clip)
+    if not (0 <= x0 < x1 <= width_px and 0 <= y0 < y1 <= height_px):
+        raise ValueError(f"clip_xyxy_px {clip} is not inside the page raster "
+                         f"0..{width_px} x 0..{height_px}")
+    return x0, y0, x1, y1
+
+
+def _check_budget(doc: Document, page_index: int, clip: tuple[int, int, int, int],
+                  dpi: float, max_pixels: int | None) -> None:
+    budget = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
+    width, height = clip[2] - clip[0], clip[3] - clip[1]
+    if width * height > budget:
+        raise PageTooLargeError(
+            f"page {page_index + 1} would be {width} x {height} px at {dpi:g} DPI, over the "
+            f"pixel budget of {budget} px; lower --dpi, raise --max-pixels or render in tiles",
+            path=doc.path)
