@@ -8,6 +8,13 @@ from typing import Annotated
 
 import typer
 
+from planseg.synth.config import SynthConfig  # a plain dataclass: cheap to import
+
+
+def _default(name: str) -> str:
+    """The config's default, shown in --help (flags default to None = "not given")."""
+    return str(getattr(SynthConfig(), name))
+
 
 class StyleChoice(StrEnum):
     """Values of ``--style``."""
@@ -27,13 +34,16 @@ class SheetChoice(StrEnum):
 def synth(
     out: Annotated[Path, typer.Argument(help="Output folder (new, empty, or a previous synth "
                                         "run, which is replaced).")],
-    docs: Annotated[int | None, typer.Option(help="Number of documents. [default: 10]")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed. [default: 0]")] = None,
+    docs: Annotated[int | None, typer.Option(
+        help="Number of documents.", show_default=_default("docs"))] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Random seed: same seed, same bytes.", show_default=_default("seed"))] = None,
     dpi: Annotated[float | None, typer.Option(
-        help="Resolution of the rendered pages and ground truth. [default: 100]")] = None,
+        help="Resolution of the rendered pages and ground truth.",
+        show_default=_default("dpi"))] = None,
     style: Annotated[StyleChoice | None, typer.Option(
-        help="vector PDFs, or scan: skewed noisy JPEG pages without a text layer. "
-             "[default: vector]")] = None,
+        help="vector PDFs, or scan: skewed noisy JPEG pages without a text layer.",
+        show_default=_default("style"))] = None,
     val_fraction: Annotated[float | None, typer.Option(
         help="Split documents into OUT/train and OUT/val; unset: one pool in OUT/data.")]
     = None,
@@ -49,7 +59,7 @@ def synth(
     with --val-fraction) and the resolved settings in OUT/synth.yaml.
     """
     from planseg.config import load_config
-    from planseg.synth import SynthConfig, run
+    from planseg.synth import run
 
     overrides = {"out_dir": out, "docs": docs, "seed": seed, "dpi": dpi,
                  "style": style.value if style else None, "val_fraction": val_fraction,
