@@ -103,3 +103,57 @@ def test_page_frame_spans_the_page_in_points() -> None:
     page = _page()
     moved = to_frame(shapely.box(0, 0, W_PX, H_PX), page, "page")
     assert moved.bounds == pytest.approx((0, 0, W_PX * 72 / DPI, H_PX * 72 / DPI))
+
+
+# --- real GeoPDFs (../shared/realdata/geopdf), checked against GDAL's reference values ---
+
+GDAL_REFERENCE = {  # file: (dpi, CRS of geotransform, origin x, origin y, pixel x, pixel y)
+    "Add_Layer_PDF_TOPO_12SUE9706979349.pdf": (
+        150.0, "native", 2862.838291960168135, 3981876.600212108343840, 4.064000000000479,
+        -4.063999999998389),
+    "Generate_MapBook_OriginalSources_00_Index.pdf": (
+        150.0, "wgs84", -112.178804347660204, 36.040421195177842, 0.000029891304145,
+        -0.000029891304145),
+    # GDAL-written PDFs carry their own DPI; GDAL's raster is the page in points (72 DPI)
+    "iso32000_gdal_wuhan.pdf": (
+        72.0, "wgs84", 114.398252000000014, 30.525791000000002, 0.000018087271083,
+        -0.000018087271083),
+}
+
+
+def _ingest():
+    ingest = pytest.importorskip("planseg.ingest")
+    if not hasattr(ingest, "read_georef"):
+        pytest.skip("planseg.ingest.read_georef is not available yet")
+    return ingest
+
+
+@pytest.mark.parametrize("name", sorted(GDAL_REFERENCE))
+def test_real_geopdf_polygons_land_on_gdal_coordinates(realdata_geopdf, tmp_path, name) -> None:
+    ingest = _ingest()
+    dpi, frame, origin_x, origin_y, pixel_x, pixel_y = GDAL_REFERENCE[name]
+    with ingest.open_document(realdata_geopdf / name) as doc:
+        width_px, height_px = ingest.page_pixel_size(doc, 0, dpi)
+        pixel_to_pdf, _ = ingest.page_transforms(doc, 0, dpi)
+        georef = ingest.read_georef(doc, 0)
+    assert georef is not None
+    box = (width_px // 4, height_px // 4, width_px // 2, height_px // 2)  # x0, y0, x1, y1
+    mask = np.zeros((height_px, width_px), bool)
+    mask[box[1]:box[3], box[0]:box[2]] = True
+    page = PageMasks(document=name, page_number=1, width_px=width_px, height_px=height_px,
+                     dpi=dpi, pixel_to_pdf=pixel_to_pdf, georef=georef, words=[],
+                     detections=[Detection.from_mask(mask)])
+    export_document([page], tmp_path, ExportConfig(formats=["geojson", "gpkg"], simplify_px=0))
+    suffix = "gpkg" if frame == "native" else "geojson"
+    _, _, wkb, _ = pyogrio.raw.read(tmp_path / name.replace(".pdf", f".{suffix}"))
+    vertices = np.asarray(shapely.get_exterior_ring(shapely.from_wkb(wkb[0]).geoms[0]
+                                                    if suffix == "gpkg" else
+                                                    shapely.from_wkb(wkb[0])).coords)[:-1]
+    for col, row in [(box[0], box[1]), (box[2], box[1]), (box[2], box[3]), (box[0], box[3])]:
+        x, y = origin_x + col * pixel_x, origin_y + row * pixel_y
+        if frame == "native":
+            distances = np.hypot(vertices[:, 0] - x, vertices[:, 1] - y)
+        else:
+            distances = _GEOD.inv(np.full(len(vertices), x), np.full(len(vertices), y),
+                                  vertices[:, 0], vertices[:, 1])[2]
+        assert distances.min() < 0.5, (name, col, row, distances.min())

@@ -7,6 +7,7 @@ All geometries are written as MultiPolygon so the layer has one geometry type.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from planseg.export.crs import Frame, frame_crs, to_frame
 from planseg.export.features import PageFeature
 from planseg.export.types import PageMasks
+from planseg.errors import OutputError
 from planseg.fsio import atomic_path
 
 _NUMERIC = ("page", "score", "predicted_iou", "stability_score", "area_pt2", "area_m2")
@@ -33,13 +35,20 @@ def write_gpkg(path: Path, pages: Sequence[PageMasks],
     crs = frame_crs(frame, pages[0]) if pages else None
     names, columns = _columns([f for _, f in rows])
     with atomic_path(path) as tmp:
-        tmp.unlink()  # GDAL creates the file itself and refuses to overwrite a non-GPKG
-        pyogrio.raw.write(
-            str(tmp), np.array(shapely.to_wkb(geometries), dtype=object)
-            if geometries else np.array([], dtype=object),
-            columns, names, driver="GPKG", layer=layer or Path(path).stem,
-            geometry_type="MultiPolygon", crs=crs.to_wkt() if crs is not None else None,
-            promote_to_multi=True)
+        # GDAL creates the file itself and wants the .gpkg extension
+        staging = tmp.with_name(tmp.name + ".gpkg")
+        try:
+            pyogrio.raw.write(
+                str(staging), np.array(shapely.to_wkb(geometries), dtype=object)
+                if geometries else np.array([], dtype=object),
+                columns, names, driver="GPKG", layer=layer or Path(path).stem,
+                geometry_type="MultiPolygon", crs=crs.to_wkt() if crs is not None else None,
+                promote_to_multi=True)
+            os.replace(staging, tmp)
+        except RuntimeError as exc:  # pyogrio's errors (DataSourceError, ...)
+            raise OutputError(f"GDAL cannot write the GeoPackage ({exc})", path=path) from exc
+        finally:
+            staging.unlink(missing_ok=True)
 
 
 def _columns(features: Sequence[PageFeature]) -> tuple[list[str], list[np.ndarray]]:
