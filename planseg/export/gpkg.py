@@ -15,10 +15,10 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from planseg.errors import OutputError
 from planseg.export.crs import Frame, frame_crs, to_frame
 from planseg.export.features import PageFeature
 from planseg.export.types import PageMasks
-from planseg.errors import OutputError
 from planseg.fsio import atomic_path
 
 _NUMERIC = ("page", "score", "predicted_iou", "stability_score", "area_pt2", "area_m2")
