@@ -207,3 +207,19 @@ def test_read_coco_rejects_non_coco(tmp_path) -> None:
     (tmp_path / "x.json").write_text('{"images": 3}')
     with pytest.raises(DatasetError, match="annotations"):
         read_coco(tmp_path / "x.json")
+
+
+def test_update_coco_file_keeps_every_page_processed_so_far(synth_plan, tmp_path) -> None:
+    from planseg.export.coco import update_coco_file
+
+    page = synth_plan["pages"][0]
+    config = ExportConfig(formats=["coco"])
+    path = tmp_path / "coco.json"
+    for name in ("b.pdf", "a.pdf", "b.pdf"):  # b is redone: its page must not double
+        update_coco_file(path, [export_document([_renamed(page, name)], tmp_path, config).coco])
+    coco = COCO(str(path))
+    assert sorted(im["file_name"] for im in coco.dataset["images"]) == [
+        "a.pdf#page=1", "b.pdf#page=1"]
+    assert len(coco.dataset["annotations"]) == 2 * len(page.detections)
+    update_coco_file(path, [], drop_pdfs=["a.pdf"])
+    assert [im["pdf"] for im in read_coco(path)["images"]] == ["b.pdf"]

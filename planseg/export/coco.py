@@ -108,3 +108,14 @@ def read_coco(path: Path) -> dict:
 def write_coco(path: Path, coco: dict) -> None:
     """Write a COCO dict atomically."""
     atomic_write_json(path, coco)
+
+
+def update_coco_file(path: Path, documents: Iterable[dict],
+                     drop_pdfs: Iterable[str] = ()) -> dict:
+    """Merge finished documents' COCO parts into the COCO file at ``path`` (created if
+    absent) and rewrite it atomically; returns the merged dict. Single writer only: the
+    caller holds the output folder's lock."""
+    base = read_coco(path) if Path(path).exists() else None
+    merged = merge_coco(base, documents, drop_pdfs)
+    write_coco(path, merged)
+    return merged
