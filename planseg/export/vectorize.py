@@ -2,11 +2,13 @@
 
 Coordinates are the full-page pixel frame: (x, y) = (col, row), origin at the top-left corner
 of pixel (0, 0), y down, so the unit square [c, c+1] x [r, r+1] is pixel (c, r). Contours are
-traced with ``cv2.findContours`` (RETR_CCOMP: outer rings and their holes) on the mask's
-bounding-box crop only, which costs ~the box rather than the page. OpenCV traces the centres
-of boundary pixels; growing that outline by half a pixel with mitred joins puts straight
-edges back on the pixel edges, keeps 1-px wide slivers as areas, and matches COCO's polygon
-rasterisation (a square [0, 10]^2 covers 100 pixels).
+traced with ``cv2.findContours`` on the mask's bounding-box crop only (decoded straight from
+the RLE runs), which costs ~the box rather than the page: outer rings of the 8-connected
+foreground, and holes as the outer rings of the 4-connected background regions that the
+outside cannot reach, each hole assigned to the part that encloses it. OpenCV traces the
+centres of boundary pixels; growing each outline by half a pixel with mitred joins puts
+straight edges back on the pixel edges, keeps 1-px wide slivers and 1-px holes as areas, and
+matches COCO's polygon rasterisation (a square [0, 10]^2 covers 100 pixels).
 """
 
 from __future__ import annotations
