@@ -89,6 +89,10 @@ def to_frame(geometry_px: BaseGeometry, page: PageMasks, frame: Frame) -> BaseGe
     """Geometry in the pixel frame -> the same geometry in ``frame``; y-flips are re-oriented
     so exteriors stay counter-clockwise in the output frame (RFC 7946)."""
     moved = shapely.transform(geometry_px, pixel_to_frame(page, frame))
+    if not moved.is_valid:  # rounding in a projection can pinch a 1-px neck
+        repaired = shapely.make_valid(moved)
+        moved = shapely.union_all([p for p in getattr(repaired, "geoms", [repaired])
+                                   if shapely.get_type_id(p) in (3, 6)])  # polygonal parts
     return shapely.orient_polygons(moved)
 
 
