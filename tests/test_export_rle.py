@@ -35,3 +35,13 @@ def test_detection_from_mask_and_amg_record() -> None:
     from_amg = Detection.from_amg_record(record)
     assert from_amg.score == 0.8 and from_amg.rle["counts"] == det.rle["counts"]
     assert np.array_equal(decode_rle(from_amg.rle), mask)
+
+
+def test_export_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    modules = ", ".join(f"planseg.export.{m}" for m in (
+        "document", "coco", "gpkg", "figures", "evaluate", "partition", "crs"))
+    code = f"import sys, {modules}; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
