@@ -128,7 +128,7 @@ def fit(fabric: L.Fabric, state: dict, loader, sampler: EpochSampler, context: d
     with progress:
         for epoch in range(state["epoch"], config.num_epochs):
             started = time.perf_counter()
-            sampler.set_epoch(epoch)
+            sampler.use_epoch(epoch)
             model.train()
             task = progress.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0)
             sums = torch.zeros(5, dtype=torch.float64)  # loss, focal, dice, iou, samples

@@ -119,8 +119,10 @@ class EpochSampler(Sampler):
         self.length, self.seed, self.rank, self.world = length, seed, rank, world_size
         self.shuffle, self.epoch = shuffle, 0
 
-    def set_epoch(self, epoch: int) -> None:
-        """Select the epoch whose keys the next iteration yields."""
+    def use_epoch(self, epoch: int) -> None:
+        """Select the epoch whose keys the next iteration yields. (Deliberately not named
+        ``set_epoch``: Fabric calls that with its own count of iterations, which is wrong after
+        ``--resume``.)"""
         self.epoch = epoch
 
     def __len__(self) -> int:
