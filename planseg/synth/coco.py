@@ -19,39 +19,39 @@ from shapely.geometry import Polygon
 _DECIMALS = 2  # pixel coordinates are rounded *before* rasterising, so JSON == masks
 
 
-def zone_masks(polygons_px: list[Polygon], height_px: int, width_px: int,
-               ) -> list[tuple[np.ndarray, dict | list[list[float]]] | None]:
-    """Rasterise zones (pixel frame) into disjoint HxW bool masks plus their COCO segmentation.
+def zone_annotation_fields(polygons_px: list[Polygon], height_px: int, width_px: int,
+                           ) -> list[dict | None]:
+    """COCO ``segmentation``, ``area`` and ``bbox`` of each zone (pixel frame), disjoint.
 
-    Returns one entry per polygon: ``(mask, segmentation)`` where segmentation is a COCO
-    polygon list (zone without holes) or an RLE dict with ``counts`` as str; ``None`` for a
-    zone that covers no pixel centre at this dpi.
+    ``segmentation`` is a COCO polygon list (zone without holes) or an RLE dict with
+    ``counts`` as str; ``area`` is the pixel count and ``bbox`` xywh of the decoded mask.
+    ``None`` for a zone that covers no pixel at this dpi. Only one full-page mask is kept
+    at a time (an A2 sheet at 300 dpi is 35 Mpx).
     """
     claimed = np.zeros((height_px, width_px), dtype=bool)
-    results: list[tuple[np.ndarray, dict | list[list[float]]] | None] = []
+    results: list[dict | None] = []
     for polygon in polygons_px:
         exterior = _ring_coords(polygon.exterior.coords)
         holes = [_ring_coords(r.coords) for r in polygon.interiors]
         mask = _rasterise(exterior, height_px, width_px)
         for hole in holes:
             mask &= ~_rasterise(hole, height_px, width_px)
-        stolen = mask & claimed
-        if stolen.any():
+        stolen = bool((mask & claimed).any())
+        if stolen:
             mask &= ~claimed
         claimed |= mask
         if not mask.any():
             results.append(None)
             continue
-        use_rle = bool(holes) or bool(stolen.any())
-        results.append((mask, encode_rle(mask) if use_rle else [exterior]))
+        rle = encode_rle(mask)
+        results.append({"segmentation": rle if holes or stolen else [exterior],
+                        "area": int(mask.sum()), "bbox": _bbox_xywh(rle)})
     return results
 
 
-def annotation_fields(mask: np.ndarray, segmentation: dict | list[list[float]]) -> dict:
-    """``segmentation``, ``area`` (pixel count) and ``bbox`` (xywh, pixel frame) of one mask."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    bbox = [float(v) for v in mask_utils.toBbox(rle)]
-    return {"segmentation": segmentation, "area": int(mask.sum()), "bbox": bbox}
+def _bbox_xywh(rle: dict) -> list[float]:
+    encoded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
+    return [float(v) for v in mask_utils.toBbox(encoded)]
 
 
 def encode_rle(mask: np.ndarray) -> dict:

@@ -9,7 +9,7 @@ import numpy as np
 import pymupdf
 from shapely import affinity
 
-from planseg.synth.coco import annotation_fields, zone_masks
+from planseg.synth.coco import zone_annotation_fields
 from planseg.synth.draw import draw_map
 from planseg.synth.furniture import draw_panel, draw_text_page
 from planseg.synth.layout import MapLayout, make_map_layout
@@ -113,13 +113,13 @@ def _zone_annotations(layout: MapLayout, scale: float, scan: ScanParams | None,
     matrix = [to_px[0, 0], to_px[0, 1], to_px[1, 0], to_px[1, 1], to_px[0, 2], to_px[1, 2]]
     polygons_px = [affinity.affine_transform(z.geometry, matrix) for z in layout.zones]
     annotations = []
-    masks = zone_masks(polygons_px, height_px, width_px)
-    for zone, result in zip(layout.zones, masks, strict=True):
-        if result is None:
+    fields = zone_annotation_fields(polygons_px, height_px, width_px)
+    for zone, zone_fields in zip(layout.zones, fields, strict=True):
+        if zone_fields is None:
             continue
         fill: RGB = zone.style.fill_rgb if scan is None else faded_rgb(zone.style.fill_rgb, scan)
         annotations.append({
-            "category_id": 1, "iscrowd": 0, **annotation_fields(*result),
+            "category_id": 1, "iscrowd": 0, **zone_fields,
             "zone_code": zone.style.code,
             "fill_rgb": [int(round(c * 255)) for c in fill],
             "hatched": zone.style.hatch is not None,
