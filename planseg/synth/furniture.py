@@ -33,6 +33,29 @@ def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) 
     y = _legend(page, layout.palette, x0, y0 + 70 * k, x1, k)
     _scale_bar(page, rng, x0 + 6 * k, min(y + 30 * k, y1 - 150 * k), x1 - 6 * k, k)
     _title_block(page, rng, pymupdf.Rect(x0, y1 - 110 * k, x1, y1), k)
+    if rng.random() < 0.6:
+        _grid_ticks(page, layout, rng, k)
+
+
+def _grid_ticks(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
+                k: float) -> None:
+    """Projected-coordinate ticks and numbers above and below the frame (GeoPDF look)."""
+    fx0, fy0, fx1, fy1 = layout.frame_xyxy_pt
+    metres_per_pt = float(rng.choice([0.5, 1.0, 2.0])) / k
+    step_m = int(rng.choice([100, 200, 250]))
+    while step_m / metres_per_pt < 70 * k:
+        step_m *= 2
+    step_pt = step_m / metres_per_pt
+    easting = int(rng.integers(3_000, 7_000)) * 100 + float(rng.uniform(0, step_m))
+    first = (np.ceil(easting / step_m) * step_m - easting) / metres_per_pt  # a round value
+    x = fx0 + first
+    while x < fx1 - 20 * k:
+        label = f"{round(easting + (x - fx0) * metres_per_pt):,}".replace(",", " ")
+        for y, direction in ((fy0, -1), (fy1, 1)):
+            page.draw_line((x, y), (x, y + direction * 3 * k), color=(0, 0, 0), width=0.4 * k)
+        width = pymupdf.get_text_length(label, fontsize=4.5 * k)
+        page.insert_text((x - width / 2, fy0 - 4 * k), label, fontsize=4.5 * k)
+        x += step_pt
 
 
 def _north_arrow(page: pymupdf.Page, cx: float, cy: float, k: float) -> None:
