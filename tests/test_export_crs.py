@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import pymupdf
 import pyogrio
 import pyogrio.raw
 import pyproj
@@ -17,80 +19,116 @@ from planseg.export.document import export_document
 from planseg.export.types import Detection, PageMasks
 
 DPI = 50.0
+W_PT, H_PT = 864.0, 576.0  # 600 x 400 px at 50 DPI
 H_PX, W_PX = 400, 600
-METRES_PER_PT = 0.5  # a 1:1417 plan
-ORIGIN_EN = (690_000.0, 5_335_000.0)  # UTM 32N, near Munich
 UTM32N = pyproj.CRS.from_epsg(32632)
 _TO_WGS84 = pyproj.Transformer.from_crs(UTM32N, "OGC:CRS84", always_xy=True)
 _GEOD = pyproj.Geod(ellps="WGS84")
+# ISO 32000 control points: LPTS (fractions of the viewport BBox) -> GPTS (lat, lon).
+LPTS = [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0)]
+GPTS = [(48.125, 11.5), (48.127, 11.5), (48.125, 11.504)]
+_written_gpts: list[tuple[float, float]] = []  # as MuPDF wrote them (it rounds reals)
 
 
-class AffineGeoref:
-    """The planseg.ingest PageGeoref contract with an analytic PDF -> UTM affine map,
-    so expected coordinates are known exactly."""
-
-    crs = UTM32N
-    neatline_pdf = None
-
-    def pdf_to_crs(self, x_pt: np.ndarray, y_pt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (ORIGIN_EN[0] + np.asarray(x_pt) * METRES_PER_PT,
-                ORIGIN_EN[1] + np.asarray(y_pt) * METRES_PER_PT)
-
-    def pdf_to_wgs84(self, x_pt, y_pt) -> tuple[np.ndarray, np.ndarray]:
-        return _TO_WGS84.transform(*self.pdf_to_crs(x_pt, y_pt))
+def _analytic_pdf_to_utm() -> np.ndarray:
+    """3x3 affine PDF points -> UTM 32N through the three control points, as written."""
+    to_utm = pyproj.Transformer.from_crs(UTM32N.geodetic_crs, UTM32N, always_xy=True)
+    utm = np.array([to_utm.transform(lon, lat) for lat, lon in _written_gpts])
+    page = np.array([(u * W_PT, v * H_PT, 1.0) for u, v in LPTS])
+    affine = np.eye(3)
+    affine[:2] = np.linalg.solve(page, utm).T
+    return affine
 
 
-def _page(georef=None, document: str = "geo.pdf") -> PageMasks:
+@pytest.fixture
+def geopdf_page(tmp_path) -> PageMasks:
+    """A GeoPDF written with PyMuPDF's xref API (ISO 32000 /VP, UTM 32N), read back through
+    planseg.ingest, with one 400 x 200 px zone and the code "B2" drawn inside it."""
+    ingest = pytest.importorskip("planseg.ingest")
+    path = tmp_path / "geo.pdf"
+    with pymupdf.open() as doc:
+        page = doc.new_page(width=W_PT, height=H_PT)
+        page.insert_text((300, 290), "B2", fontsize=14)  # display y down: inside the zone
+        page.insert_text((20, 20), "Legend", fontsize=10)  # outside
+        lpts = " ".join(f"{u:g} {v:g}" for u, v in LPTS)
+        gpts = " ".join(f"{lat!r} {lon!r}" for lat, lon in GPTS)
+        measure = (f"<< /Type /Measure /Subtype /GEO /LPTS [{lpts}] /GPTS [{gpts}] "
+                   "/GCS << /Type /PROJCS /EPSG 32632 >> >>")
+        doc.xref_set_key(page.xref, "VP", f"[<< /Type /Viewport /BBox [0 0 {W_PT:g} {H_PT:g}] "
+                                          f"/Name (map) /Measure {measure} >>]")
+        doc.save(path)
+    with pymupdf.open(path) as doc:
+        written = re.search(r"/GPTS\s*\[([^\]]*)\]", doc.xref_object(doc[0].xref, compressed=True))
+    values = [float(v) for v in written.group(1).split()]
+    _written_gpts[:] = list(zip(values[0::2], values[1::2], strict=True))
+    with ingest.open_document(path) as doc:
+        georef = ingest.read_georef(doc, 0)
+        words = ingest.page_words(doc, 0)
+        pixel_to_pdf, _ = ingest.page_transforms(doc, 0, DPI)
+        assert ingest.page_pixel_size(doc, 0, DPI) == (W_PX, H_PX)
+    assert georef is not None and georef.crs.to_epsg() == 32632
+    return _page(georef, words=words, pixel_to_pdf=pixel_to_pdf)
+
+
+def _page(georef=None, document: str = "geo.pdf", words=(), pixel_to_pdf=None) -> PageMasks:
     mask = np.zeros((H_PX, W_PX), bool)
-    mask[100:300, 50:450] = True  # 400 x 200 px = 576 x 288 pt = 288 m x 144 m
+    mask[100:300, 50:450] = True  # 400 x 200 px = 576 x 288 pt
     scale = 72.0 / DPI
+    if pixel_to_pdf is None:
+        pixel_to_pdf = np.array([[scale, 0, 0], [0, -scale, H_PX * scale], [0, 0, 1]])
     return PageMasks(document=document, page_number=1, width_px=W_PX, height_px=H_PX,
-                     dpi=DPI, pixel_to_pdf=np.array([[scale, 0, 0], [0, -scale, H_PX * scale],
-                                                     [0, 0, 1]]),
-                     georef=georef, words=[], detections=[Detection.from_mask(mask)])
+                     dpi=DPI, pixel_to_pdf=pixel_to_pdf, georef=georef, words=list(words),
+                     detections=[Detection.from_mask(mask)])
+
+
+def _analytic_utm(col: float, row: float) -> tuple[float, float]:
+    x_pt, y_pt = col * 72 / DPI, H_PT - row * 72 / DPI
+    east, north, _ = _analytic_pdf_to_utm() @ np.array([x_pt, y_pt, 1.0])
+    return east, north
 
 
 def _analytic_lonlat(col: float, row: float) -> tuple[float, float]:
-    x_pt, y_pt = col * 72 / DPI, (H_PX - row) * 72 / DPI
-    return _TO_WGS84.transform(ORIGIN_EN[0] + x_pt * METRES_PER_PT,
-                               ORIGIN_EN[1] + y_pt * METRES_PER_PT)
+    return _TO_WGS84.transform(*_analytic_utm(col, row))
 
 
-def test_georeferenced_page_lands_within_half_a_metre(tmp_path) -> None:
-    page = _page(AffineGeoref())
-    export_document([page], tmp_path, ExportConfig(formats=["geojson"], simplify_px=0))
+CORNERS_PX = [(50, 100), (450, 100), (450, 300), (50, 300)]
+
+
+def test_georeferenced_page_lands_within_half_a_metre(geopdf_page, tmp_path) -> None:
+    export_document([geopdf_page], tmp_path, ExportConfig(formats=["geojson"], simplify_px=0))
     collection = json.loads((tmp_path / "geo.geojson").read_text())
     assert collection["planseg:crs"]["frame"] == "wgs84" and "crs" not in collection
     assert pyogrio.read_info(tmp_path / "geo.geojson")["crs"] == "EPSG:4326"
     polygon = shapely.geometry.shape(collection["features"][0]["geometry"])
     vertices = np.asarray(polygon.exterior.coords)[:-1]
     assert len(vertices) == 4
-    for col, row in [(50, 100), (450, 100), (450, 300), (50, 300)]:
+    for col, row in CORNERS_PX:
         lon, lat = _analytic_lonlat(col, row)
         _, _, distances = _GEOD.inv(np.full(4, lon), np.full(4, lat), vertices[:, 0],
                                     vertices[:, 1])
         assert distances.min() < 0.5
     props = collection["features"][0]["properties"]
-    # UTM scale factor near Munich differs from 1 by ~2e-4; the geodesic area is the truth
-    assert props["area_m2"] == pytest.approx(288 * 144, rel=2e-3)
+    lonlat = np.array([_analytic_lonlat(c, r) for c, r in CORNERS_PX])
+    analytic_m2 = abs(_GEOD.polygon_area_perimeter(lonlat[:, 0], lonlat[:, 1])[0])
+    assert props["area_m2"] == pytest.approx(analytic_m2, rel=1e-4)
     assert props["area_pt2"] == pytest.approx(576 * 288)
+    assert props["text"] == "B2"  # the page's text layer, read by planseg.ingest
     assert shapely.is_ccw(polygon.exterior)  # RFC 7946 winding
 
 
-def test_gpkg_keeps_the_native_crs(tmp_path) -> None:
-    page = _page(AffineGeoref())
-    export_document([page], tmp_path, ExportConfig(formats=["gpkg"], simplify_px=0))
+def test_gpkg_keeps_the_native_crs(geopdf_page, tmp_path) -> None:
+    export_document([geopdf_page], tmp_path, ExportConfig(formats=["gpkg"], simplify_px=0))
     info = pyogrio.read_info(tmp_path / "geo.gpkg")
     assert info["crs"] == "EPSG:32632" and info["features"] == 1
     _, _, wkb, _ = pyogrio.raw.read(tmp_path / "geo.gpkg")
-    x0, y0, x1, y1 = shapely.from_wkb(wkb[0]).bounds
-    assert (x0, y1) == pytest.approx((ORIGIN_EN[0] + 50 * 72 / DPI * METRES_PER_PT,
-                                      ORIGIN_EN[1] + 300 * 72 / DPI * METRES_PER_PT), abs=0.01)
-    assert (x1 - x0, y1 - y0) == pytest.approx((288.0, 144.0), abs=0.01)
+    vertices = np.asarray(shapely.from_wkb(wkb[0]).geoms[0].exterior.coords)[:-1]
+    for col, row in CORNERS_PX:
+        east, north = _analytic_utm(col, row)
+        assert np.hypot(vertices[:, 0] - east, vertices[:, 1] - north).min() < 0.5
 
 
-def test_frames_resolve_per_document() -> None:
-    geo, plain = _page(AffineGeoref()), _page()
+def test_frames_resolve_per_document(geopdf_page) -> None:
+    geo, plain = geopdf_page, _page()
     assert resolve_frame("auto", [geo]) == "wgs84"
     assert resolve_frame("auto", [geo], native=True) == "native"
     assert resolve_frame("auto", [geo, plain]) == "page"  # mixed: one frame for the file

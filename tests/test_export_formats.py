@@ -8,7 +8,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pymupdf
 import pyogrio
 import pyogrio.raw
 import pytest
@@ -16,6 +15,7 @@ import shapely
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
+from planseg import ingest
 from planseg.export.coco import merge_coco, read_coco, write_coco
 from planseg.export.config import ExportConfig
 from planseg.export.document import export_document
@@ -25,11 +25,6 @@ from planseg.synth import generate
 
 DPI = 40.0
 EXACT = {"simplify_px": 0.0, "min_area_px": 0.0}
-
-
-class _Word:  # the planseg.ingest.Word contract: text + box_pdf (xyxy, y up)
-    def __init__(self, text: str, box_pdf: tuple[float, float, float, float]) -> None:
-        self.text, self.box_pdf = text, box_pdf
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +48,12 @@ def synth_plan(tmp_path_factory) -> dict:
 
 def _page_masks(pdf: Path, image: dict, masks: list[np.ndarray], raster: np.ndarray
                 ) -> PageMasks:
-    with pymupdf.open(pdf) as doc:
-        page = doc[image["page"] - 1]
-        height_pt = page.rect.height
-        words = [_Word(w[4], (w[0], height_pt - w[3], w[2], height_pt - w[1]))
-                 for w in page.get_text("words")]
-    scale = 72.0 / DPI  # unrotated page with the MediaBox at the origin
-    pixel_to_pdf = np.array([[scale, 0, 0], [0, -scale, height_pt], [0, 0, 1]])
+    with ingest.open_document(pdf) as doc:  # the text layer and frames as segment sees them
+        words = ingest.page_words(doc, image["page"] - 1)
+        pixel_to_pdf, _ = ingest.page_transforms(doc, image["page"] - 1, DPI)
+        assert ingest.page_pixel_size(doc, image["page"] - 1, DPI) == (image["width"],
+                                                                         image["height"])
+        assert ingest.read_georef(doc, image["page"] - 1) is None
     detections = [Detection.from_mask(m, score=0.5 + i / 100) for i, m in enumerate(masks)]
     return PageMasks(document=image["pdf"], page_number=image["page"],
                      width_px=image["width"], height_px=image["height"], dpi=DPI,
