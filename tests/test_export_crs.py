@@ -13,6 +13,7 @@ import pyproj
 import pytest
 import shapely
 
+from planseg import ingest
 from planseg.export.config import ExportConfig
 from planseg.export.crs import area_m2, resolve_frame, to_frame
 from planseg.export.document import export_document
@@ -44,7 +45,6 @@ def _analytic_pdf_to_utm() -> np.ndarray:
 def geopdf_page(tmp_path) -> PageMasks:
     """A GeoPDF written with PyMuPDF's xref API (ISO 32000 /VP, UTM 32N), read back through
     planseg.ingest, with one 400 x 200 px zone and the code "B2" drawn inside it."""
-    ingest = pytest.importorskip("planseg.ingest")
     path = tmp_path / "geo.pdf"
     with pymupdf.open() as doc:
         page = doc.new_page(width=W_PT, height=H_PT)
@@ -159,16 +159,8 @@ GDAL_REFERENCE = {  # file: (dpi, CRS of geotransform, origin x, origin y, pixel
 }
 
 
-def _ingest():
-    ingest = pytest.importorskip("planseg.ingest")
-    if not hasattr(ingest, "read_georef"):
-        pytest.skip("planseg.ingest.read_georef is not available yet")
-    return ingest
-
-
 @pytest.mark.parametrize("name", sorted(GDAL_REFERENCE))
 def test_real_geopdf_polygons_land_on_gdal_coordinates(realdata_geopdf, tmp_path, name) -> None:
-    ingest = _ingest()
     dpi, frame, origin_x, origin_y, pixel_x, pixel_y = GDAL_REFERENCE[name]
     with ingest.open_document(realdata_geopdf / name) as doc:
         width_px, height_px = ingest.page_pixel_size(doc, 0, dpi)
