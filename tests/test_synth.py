@@ -119,6 +119,23 @@ def test_masks_of_a_page_do_not_overlap(vector_ds: Path) -> None:
             assert cover.max() == 1
 
 
+def test_every_zone_fill_drawn_in_the_map_is_annotated(vector_ds: Path) -> None:
+    """Count the fill paths inside the map frame of the PDF: one per annotated zone."""
+    coco = _coco(vector_ds)
+    for image in coco.imgs.values():
+        anns = coco.loadAnns(coco.getAnnIds(imgIds=image["id"]))
+        if not anns:
+            continue
+        with pymupdf.open(vector_ds / "pdfs" / image["pdf"]) as doc:
+            fills = [d for d in doc[image["page"] - 1].get_drawings() if d["fill"] is not None]
+        frame = fills[0]["rect"]  # the map background is drawn first
+        zone_fills = [d for d in fills[1:] if d["rect"] in frame + (-1, -1, 1, 1) and
+                      d["rect"] != frame]
+        assert len(zone_fills) == len(anns)
+        drawn = sorted(tuple(round(c * 255) for c in d["fill"]) for d in zone_fills)
+        assert drawn == sorted(tuple(a["fill_rgb"]) for a in anns)
+
+
 def test_zones_count_holes_and_non_convex_shapes(vector_ds: Path) -> None:
     coco = _coco(vector_ds)
     holes = non_convex = 0
