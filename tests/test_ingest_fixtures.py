@@ -47,6 +47,7 @@ def build_pdf(path: Path, pages: Sequence[PageSpec]) -> Path:
         doc.update_object(stream_xref, "<<>>")
         doc.update_stream(stream_xref, content_stream(spec))
         doc.xref_set_key(page.xref, "Contents", f"{stream_xref} 0 R")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     doc.save(path)
     doc.close()
     return path

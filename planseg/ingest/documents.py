@@ -228,7 +228,7 @@ def _broken_link_reason(path: Path) -> str:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "symlink loop (the link resolves to itself)"
-        return f"broken symlink ({_os_reason(exc)})"
+        return f"cannot read file (broken symlink: {_os_reason(exc)})"
     return "not a regular file"
 
 
