@@ -209,3 +209,32 @@ def test_cli_reports_a_bad_dataset_with_exit_code_2(tmp_path):
                                       "--accelerator", "cpu"])
     assert result.exit_code == 2
     assert not (tmp_path / "run" / "last.ckpt").exists()
+
+
+@pytest.mark.parametrize("resolution", ["low", "input"])
+def test_every_prompt_kind_trains(data, resolution):
+    pages = load_splits(data, DatasetConfig(cache=False), None).train
+    prompts = PromptConfig(points_per_side=8, use_boxes=True, box_probability=0.5,
+                           positive_points=1, negative_points=2, correction_rounds=2,
+                           use_masks=True, use_logits=False)
+    views = PageViews(pages, img_size=256, dataset=DatasetConfig(max_instances=3),
+                      prompts=prompts, seed=0)
+    batch = [views[(0, i, False)] for i in range(4)]
+    assert {b["boxes"] is None for b in batch} == {True, False}  # both kinds in the batch
+    model = PromptedSamLoss(build_sam("tiny", seed=0), prompts,
+                            LossConfig(resolution=resolution)).train()
+    losses = model(batch)
+    losses["loss"].backward()
+    assert torch.isfinite(losses["loss"]) and losses["loss"] > 0
+    assert model.sam.prompt_encoder.mask_downscaling[0].weight.grad is not None  # mask prompts
+    assert model.sam.mask_decoder.output_hypernetworks_mlps[0].layers[0].weight.grad is not None
+
+
+def test_low_res_targets_align_with_the_decoder_grid():
+    from planseg.train.step import low_res_target
+
+    masks = torch.zeros(1, 250, 180, dtype=torch.bool)
+    masks[0, 8:16, 4:12] = True
+    target = low_res_target(masks, 256, 64)
+    assert target.shape == (1, 1, 63, 45)
+    assert target[0, 0, 2:4, 1:3].eq(1).all() and target.sum() == 4

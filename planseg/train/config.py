@@ -93,6 +93,10 @@ class LossConfig:
     iou_weight: float = _help("Weight of the IoU-head MSE (on every output).", 1.0)
     focal_alpha: float = _help("Focal loss alpha (weight of positive pixels).", 0.8)
     focal_gamma: float = _help("Focal loss gamma.", 2.0)
+    resolution: Literal["input", "low"] = _help(
+        "Where masks are compared: input (logits upscaled to the model input, as the AMG "
+        "thresholds them) or low (the decoder's 1/4-scale logits vs block-averaged targets: "
+        "16x fewer pixels, much faster on CPU).", "low")
 
 
 @dataclass

@@ -151,6 +151,10 @@ def fit(fabric: L.Fabric, state: dict, loader, sampler: EpochSampler, context: d
                         scheduler.step()
                     if state["step"] % config.log_every == 0:
                         fabric.log("train/loss_step", values[0], step=state["step"])
+                        if not config.progress and fabric.global_rank == 0:
+                            log.info("epoch %d step %d loss %.4f (%.2f s/batch)", epoch + 1,
+                                     state["step"], values[0],
+                                     (time.perf_counter() - started) / (batch_index + 1))
                 progress.update(task, advance=1, loss=values[0])
             progress.remove_task(task)
             state["epoch"] = epoch + 1

@@ -20,22 +20,34 @@ from planseg.train.transforms import preprocess_batch
 
 
 def decode(sam: Sam, embedding: torch.Tensor, points: tuple | None, boxes: torch.Tensor | None,
-           mask_input: torch.Tensor | None, multimask: bool,
-           input_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Decode prompts on one image embedding (1xCxhxw).
-
-    Returns (logits NxMxHxW at model-input resolution, padding removed; low-res logits
-    NxMx(4h)x(4w) for mask prompts; predicted IoU NxM). M is 3 with ``multimask`` else 1.
-    """
+           mask_input: torch.Tensor | None,
+           multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode prompts on one image embedding (1xCxhxw): (low-res logits NxMx(4h)x(4w) in the
+    padded model-input frame at 1/4 scale, predicted IoU NxM); M is 3 with ``multimask``."""
     sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
-    low_res, iou_pred = sam.mask_decoder(
+    return sam.mask_decoder(
         image_embeddings=embedding, image_pe=sam.prompt_encoder.get_dense_pe(),
         sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
         multimask_output=multimask)
+
+
+def upscale_logits(sam: Sam, low_res: torch.Tensor, input_hw: tuple[int, int]) -> torch.Tensor:
+    """The first step of ``Sam.postprocess_masks``: bilinear to the padded input size, then
+    drop the padding. NxMx(S/4)x(S/4) -> NxMxhxw (model-input frame)."""
     size = sam.image_encoder.img_size
-    # the first step of Sam.postprocess_masks: upscale to the padded input, then drop padding
     logits = F.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
-    return logits[..., :input_hw[0], :input_hw[1]], low_res, iou_pred
+    return logits[..., :input_hw[0], :input_hw[1]]
+
+
+def low_res_target(masks: torch.Tensor, img_size: int, low_size: int) -> torch.Tensor:
+    """Kxhxw bool masks (model-input frame) -> Kx1x(h')x(w') soft targets on the decoder's
+    low-res grid: zero-pad like the image, then average each (img_size/low_size)^2 block, then
+    drop the rows/columns that only cover padding."""
+    scale = img_size // low_size
+    h, w = masks.shape[-2:]
+    padded = F.pad(masks[:, None].float(), (0, img_size - w, 0, img_size - h))
+    pooled = F.avg_pool2d(padded, scale)
+    return pooled[..., :-(-h // scale), :-(-w // scale)]
 
 
 class PromptedSamLoss(torch.nn.Module):
@@ -73,36 +85,55 @@ class PromptedSamLoss(torch.nn.Module):
         return result
 
     def _sample_losses(self, sample: dict, embedding: torch.Tensor) -> list[LossParts]:
-        """Losses of the first decode and of every correction round for one sample."""
-        target = sample["masks"][:, None].float()
+        """Losses of the first decode and of every correction round for one sample.
+
+        ``loss.resolution`` "input": logits upscaled to the model input (as the AMG thresholds
+        them); "low": the decoder's 1/4-scale logits against block-averaged targets (16x fewer
+        pixels: much faster on CPU, boundaries a little softer).
+        """
         input_hw = tuple(sample["image"].shape[-2:])
+        low = self.loss_cfg.resolution == "low"
+        img_size = self.sam.image_encoder.img_size
+        low_size = self.sam.prompt_encoder.mask_input_size[0]
+        target = low_res_target(sample["masks"], img_size, low_size) if low \
+            else sample["masks"][:, None].float()
+
+        def loss_logits(low_res: torch.Tensor) -> torch.Tensor:
+            if low:
+                return low_res[..., :target.shape[-2], :target.shape[-1]]
+            return upscale_logits(self.sam, low_res, input_hw)
+
         points = None if sample["points"] is None else (sample["points"], sample["labels"])
-        logits, low_res, iou_pred = decode(self.sam, embedding, points, sample["boxes"], None,
-                                           self.prompts.multimask_output, input_hw)
+        low_res, iou_pred = decode(self.sam, embedding, points, sample["boxes"], None,
+                                   self.prompts.multimask_output)
+        logits = loss_logits(low_res)
         parts = [sam_loss(logits, iou_pred, target, self.loss_cfg)]
         for _ in range(self.prompts.correction_rounds):
             rows = torch.arange(len(target), device=target.device)
             best = parts[-1].best_output
             chosen = logits[rows, best].detach()
-            points = self._add_correction_points(points, chosen > 0, target[:, 0] > 0.5)
+            points = self._add_correction_points(points, chosen > 0, target[:, 0] > 0.5,
+                                                 img_size // low_size if low else 1)
             mask_input = None
             if self.prompts.use_masks:
                 previous = low_res[rows, best].detach()[:, None]
                 mask_input = previous if self.prompts.use_logits else torch.where(
                     previous > 0, MASK_PROMPT_LOGIT, -MASK_PROMPT_LOGIT)
-            logits, low_res, iou_pred = decode(self.sam, embedding, points, None, mask_input,
-                                               False, input_hw)
+            low_res, iou_pred = decode(self.sam, embedding, points, None, mask_input, False)
+            logits = loss_logits(low_res)
             parts.append(sam_loss(logits, iou_pred, target, self.loss_cfg))
         return parts
 
     @staticmethod
     def _add_correction_points(points: tuple | None, predicted: torch.Tensor,
-                               target: torch.Tensor) -> tuple:
-        """Append one point per prompt at the most interior pixel of its largest error."""
+                               target: torch.Tensor, scale: int) -> tuple:
+        """Append one point per prompt at the most interior pixel of its largest error
+        (``predicted``/``target`` on a grid ``scale`` times coarser than the model input)."""
         pred_np, target_np = predicted.cpu().numpy(), target.cpu().numpy()
         new = [correction_point(p, t) for p, t in zip(pred_np, target_np, strict=True)]
         device = predicted.device
-        xy = torch.tensor(np.array([n[0] for n in new]), dtype=torch.float32, device=device)
+        xy = np.array([n[0] for n in new]) * scale + (scale - 1) / 2  # block centre, input px
+        xy = torch.tensor(xy, dtype=torch.float32, device=device)
         labels = torch.tensor([n[1] for n in new], dtype=torch.int64, device=device)
         if points is None:  # box-prompted first round: corrections are points only
             return xy[:, None], labels[:, None]

@@ -18,7 +18,7 @@ from planseg.train.config import ValidationConfig
 from planseg.train.data import PageRecord
 from planseg.train.losses import mask_iou
 from planseg.train.samples import PageViews, read_image
-from planseg.train.step import decode
+from planseg.train.step import decode, upscale_logits
 from planseg.train.transforms import preprocess_batch
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ def prompted_mean_iou(sam: Sam, views: PageViews, device: torch.device) -> float
         image = sample["image"].to(device)
         embedding = sam.image_encoder(preprocess_batch(sam, [image]))
         points = (sample["points"].to(device), sample["labels"].to(device))
-        logits, _, iou_pred = decode(sam, embedding, points, None, None, True,
-                                     tuple(image.shape[-2:]))
+        low_res, iou_pred = decode(sam, embedding, points, None, None, True)
+        logits = upscale_logits(sam, low_res, tuple(image.shape[-2:]))
         target = sample["masks"].to(device)[:, None].float()
         chosen = iou_pred.argmax(dim=1)
         rows = torch.arange(len(chosen), device=device)
