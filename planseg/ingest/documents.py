@@ -66,6 +66,7 @@ class Document:
         self.path = Path(path)
         self.pdf = pdf
         self.kind = kind
+        self._display: tuple[int, pymupdf.DisplayList] | None = None
 
     @property
     def page_count(self) -> int:
@@ -82,8 +83,18 @@ class Document:
             raise CorruptDocumentError(f"page {page_index + 1} cannot be read ({_short(exc)})",
                                        path=self.path) from exc
 
+    def display_list(self, page_index: int) -> pymupdf.DisplayList:
+        """The page's content interpreted once (MuPDF display list), kept for the last page
+        asked: rendering many tiles of one page then skips re-reading its content stream."""
+        if self._display is None or self._display[0] != page_index:
+            page = self.load_page(page_index)
+            self._display = None  # drop the previous page's list before building the next
+            self._display = (page_index, page.get_displaylist())
+        return self._display[1]
+
     def close(self) -> None:
         """Release MuPDF's resources."""
+        self._display = None
         self.pdf.close()
 
     def __enter__(self) -> Document:

@@ -127,13 +127,14 @@ def render_page(doc: Document, page_index: int, *, dpi: float | None = None,
 def render_pixmap(doc: Document, page_index: int, dpi: float,
                   clip_xyxy_px: tuple[int, int, int, int]) -> pymupdf.Pixmap:
     """The RGB :class:`pymupdf.Pixmap` of full-page pixels ``clip_xyxy_px`` at ``dpi``."""
-    page = doc.load_page(page_index)
     scale = dpi / 72.0
     x0, y0, x1, y1 = clip_xyxy_px
+    full = (x0, y0) == (0, 0) and (x1, y1) == page_pixel_size(doc, page_index, dpi)
     try:  # same matrix as the full render, so a tile's pixels are the full render's pixels
-        pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False,
-                              colorspace=pymupdf.csRGB,
-                              clip=pymupdf.Rect(x0 / scale, y0 / scale, x1 / scale, y1 / scale))
+        source = doc.load_page(page_index) if full else doc.display_list(page_index)
+        pix = source.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False,
+                                colorspace=pymupdf.csRGB,
+                                clip=pymupdf.Rect(x0 / scale, y0 / scale, x1 / scale, y1 / scale))
     except Exception as exc:
         raise CorruptDocumentError(f"page {page_index + 1} cannot be rendered ({exc})",
                                    path=doc.path) from exc
