@@ -224,3 +224,25 @@ def test_real_geopdf_matches_gdal(realdata_geopdf, name):
     neat = np.column_stack(georef.pdf_to_crs(*np.array(georef.neatline_pdf).T))
     for corner in np.array(ref["neatline"]):  # every GDAL corner is one of ours (< 1 m)
         assert np.min(_metres(georef.crs, neat, np.broadcast_to(corner, neat.shape))) < 1.0
+
+
+@pytest.mark.parametrize(("kind", "method"), [
+    ("UT", "Transverse Mercator"), ("TC", "Transverse Mercator"), ("MC", "Mercator"),
+    ("LE", "Lambert Conic Conformal (2SP)"), ("AC", "Albers Equal Area")])
+@pytest.mark.parametrize(("datum", "datum_name"), [("NAR-C", "1983"), ("WGE", "1984"),
+                                                   ("EUR-M", "1950")])
+def test_ogc_projection_codes(kind, method, datum, datum_name):
+    from planseg.ingest.georef_ogc import projection_to_crs
+
+    crs = projection_to_crs({"ProjectionType": kind, "Datum": datum, "Zone": 14,
+                             "StandardParallelOne": "33", "StandardParallelTwo": "45",
+                             "CentralMeridian": "-96", "OriginLatitude": "23", "Units": "M"})
+    assert crs.is_projected and method in crs.coordinate_operation.method_name
+    assert datum_name in crs.geodetic_crs.datum.name
+
+
+def test_ogc_unknown_projection_is_ignored_not_guessed(tmp_path):
+    projection = "<< /Type /Projection /ProjectionType (XX) /Datum (WGE) >>"
+    path = _page(tmp_path, "xx", "LGIDict", _ogc_lgidict(CTM, projection))
+    with open_document(path) as doc:
+        assert read_georef(doc, 0) is None

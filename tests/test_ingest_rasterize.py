@@ -158,3 +158,12 @@ def test_synth_output_rasterizes_like_its_ground_truth(tmp_path):
         a = cv2.imread(str(out / mine["file_name"])).astype(int)
         b = cv2.imread(str(tmp_path / "synth" / "data" / "images" / image["file_name"]))
         assert np.abs(a - b).mean() < 2  # same page, same pixel grid
+
+
+def test_unwritable_output_stops_with_exit_74(tmp_path):
+    path = simple_pdf(tmp_path / "a.pdf")
+    (tmp_path / "out" / "a.pdf" / "page-0001.png").mkdir(parents=True)  # blocks the rename
+    result = runner.invoke(app, ["rasterize", str(path), "--out", str(tmp_path / "out"),
+                                 "--dpi", "20", "--workers", "1"])
+    assert result.exit_code == ExitCode.output_failed
+    assert "page-0001.png: cannot write output" in result.output

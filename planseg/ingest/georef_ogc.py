@@ -124,34 +124,23 @@ def _conversion(kind: str, p: dict[str, Any]) -> Any:
     def num(key: str, default: float = 0.0) -> float:
         return float(p.get(key, default))
 
-    common = {"false_easting": num("FalseEasting"), "false_northing": num("FalseNorthing")}
     if kind == "UT":
         south = str(p.get("Hemisphere", "N")).upper().startswith("S")
         return ops.UTMConversion(int(num("Zone")), hemisphere="S" if south else "N")
-    if kind == "TC":
-        return ops.TransverseMercatorConversion(
-            latitude_natural_origin=num("OriginLatitude"),
-            longitude_natural_origin=num("CentralMeridian"),
-            scale_factor_natural_origin=num("ScaleFactor", 1.0), **common)
-    if kind == "LE":
-        return ops.LambertConformalConic2SPConversion(
-            latitude_first_parallel=num("StandardParallelOne"),
-            latitude_second_parallel=num("StandardParallelTwo"),
-            latitude_false_origin=num("OriginLatitude"),
-            longitude_false_origin=num("CentralMeridian"),
-            easting_false_origin=common["false_easting"],
-            northing_false_origin=common["false_northing"])
-    if kind == "MC":
-        return ops.MercatorAConversion(
-            latitude_natural_origin=num("OriginLatitude"),
-            longitude_natural_origin=num("CentralMeridian"),
-            scale_factor_natural_origin=num("ScaleFactor", 1.0), **common)
-    if kind == "AC":
-        return ops.AlbersEqualAreaConversion(
-            latitude_first_parallel=num("StandardParallelOne"),
-            latitude_second_parallel=num("StandardParallelTwo"),
-            latitude_false_origin=num("OriginLatitude"),
-            longitude_false_origin=num("CentralMeridian"),
-            easting_false_origin=common["false_easting"],
-            northing_false_origin=common["false_northing"])
+    if kind in ("TC", "MC"):  # natural origin + scale factor
+        cls = ops.TransverseMercatorConversion if kind == "TC" else ops.MercatorAConversion
+        # Mercator's natural origin is on the equator whatever /OriginLatitude says
+        return cls(latitude_natural_origin=num("OriginLatitude") if kind == "TC" else 0.0,
+                   longitude_natural_origin=num("CentralMeridian"),
+                   scale_factor_natural_origin=num("ScaleFactor", 1.0),
+                   false_easting=num("FalseEasting"), false_northing=num("FalseNorthing"))
+    if kind in ("LE", "AC"):  # conics with two standard parallels
+        cls = (ops.LambertConformalConic2SPConversion if kind == "LE"
+               else ops.AlbersEqualAreaConversion)
+        return cls(latitude_first_parallel=num("StandardParallelOne"),
+                   latitude_second_parallel=num("StandardParallelTwo"),
+                   latitude_false_origin=num("OriginLatitude"),
+                   longitude_false_origin=num("CentralMeridian"),
+                   easting_false_origin=num("FalseEasting"),
+                   northing_false_origin=num("FalseNorthing"))
     raise ValueError(f"unsupported /ProjectionType {kind!r}")
