@@ -55,9 +55,10 @@ def test_mixed_folder_writes_good_files_and_exits_1(tmp_path):
     assert [i["file_name"] for i in coco["images"]] == good
 
 
-def test_rerun_skips_unchanged_pages_without_rewriting(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_rerun_skips_unchanged_pages_without_rewriting(tmp_path, workers):
     inputs = _good_folder(tmp_path / "in")
-    config = RasterizeConfig(inputs=[inputs], out=tmp_path / "out", dpi=30, workers=2)
+    config = RasterizeConfig(inputs=[inputs], out=tmp_path / "out", dpi=30, workers=workers)
     first = run(config)
     assert (first.written, first.skipped, first.failures) == (4, 0, [])
     before = _mtimes(config.out)
@@ -72,6 +73,8 @@ def test_rerun_skips_unchanged_pages_without_rewriting(tmp_path):
     after = _mtimes(config.out)
     assert after["sub/scan.png/page-0001.png"] == before["sub/scan.png/page-0001.png"]
     assert after["a.pdf/page-0001.png"] != before["a.pdf/page-0001.png"]
+    width = json.loads((config.out / "images.json").read_text())["images"][0]["width"]
+    assert width == round(220 * 30 / 72)  # the new page size: the new file was read
     config.dpi = 40  # new settings: everything again
     assert run(config).written == 4
 

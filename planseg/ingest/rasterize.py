@@ -25,10 +25,10 @@ from typing import Any
 from planseg.config import write_resolved_config
 from planseg.errors import InputError, OutputError
 from planseg.fsio import atomic_path, atomic_write_json, sha256_file, sha256_json
-from planseg.ingest.documents import DocumentRef, discover, open_document
+from planseg.ingest.documents import Document, DocumentRef, discover, open_document
 from planseg.ingest.rasterize_config import RasterizeConfig
 from planseg.ingest.render import (
-    _check_budget,
+    check_pixel_budget,
     page_pixel_size,
     page_transforms,
     render_pixmap,
@@ -61,6 +61,7 @@ class PageTask:
     name: str
     page_index: int
     key: str
+    sha256: str
     out_png: Path
     file_name: str
     dpi: float | None
@@ -127,8 +128,8 @@ def _document_tasks(ref: DocumentRef, config: RasterizeConfig, out: Path,
             records[file_name] = done["image"]
             summary.skipped += 1
             continue
-        tasks.append(PageTask(ref.path, ref.name, page_index, key, out / file_name, file_name,
-                              config.dpi, config.max_pixels))
+        tasks.append(PageTask(ref.path, ref.name, page_index, key, digest, out / file_name,
+                              file_name, config.dpi, config.max_pixels))
     return tasks
 
 
@@ -136,7 +137,10 @@ def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, A
     """Outcomes of ``tasks`` as they finish, from ``workers`` processes (1: in-process)."""
     workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
     if workers == 1:
-        yield from map(render_task, tasks)
+        try:
+            yield from map(render_task, tasks)
+        finally:
+            _close_cached()
         return
     # fork is fastest (PyMuPDF is already imported); spawn if torch is loaded, whose thread
     # pools do not survive a fork
@@ -145,7 +149,9 @@ def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, A
         yield from pool.imap_unordered(render_task, tasks, chunksize=1)
 
 
-_OPEN: dict[str, Any] = {}  # worker-local: the last document opened, reused for its next page
+# worker-local: the last document opened, reused for its next page; keyed by content hash so
+# a file rewritten between two in-process runs is opened afresh
+_OPEN: dict[tuple[str, str], Document] = {}
 
 
 def render_task(task: PageTask) -> dict[str, Any]:
@@ -154,10 +160,10 @@ def render_task(task: PageTask) -> dict[str, Any]:
     Runs in a worker process; every failure comes back as data, except an output error.
     """
     try:
-        doc = _open_cached(task.path)
+        doc = _open_cached(task.path, task.sha256)
         dpi = resolve_dpi(doc, task.page_index, task.dpi, task.max_pixels)
         width, height = page_pixel_size(doc, task.page_index, dpi)
-        _check_budget(doc, task.page_index, (0, 0, width, height), dpi, task.max_pixels)
+        check_pixel_budget(doc, task.page_index, (0, 0, width, height), dpi, task.max_pixels)
         pix = render_pixmap(doc, task.page_index, dpi, (0, 0, width, height))
         with atomic_path(task.out_png) as tmp:
             pix.save(tmp, output="png")
@@ -175,13 +181,18 @@ def render_task(task: PageTask) -> dict[str, Any]:
     return {"status": "written", "key": task.key, "image": image}
 
 
-def _open_cached(path: Path):
-    if str(path) not in _OPEN:
-        for old in _OPEN.values():
-            old.close()
-        _OPEN.clear()
-        _OPEN[str(path)] = open_document(path)
-    return _OPEN[str(path)]
+def _open_cached(path: Path, sha256: str) -> Document:
+    key = (str(path), sha256)
+    if key not in _OPEN:
+        _close_cached()
+        _OPEN[key] = open_document(path)
+    return _OPEN[key]
+
+
+def _close_cached() -> None:
+    for doc in _OPEN.values():
+        doc.close()
+    _OPEN.clear()
 
 
 def _collect(outcome: dict[str, Any], journal, records: dict[str, dict[str, Any]],

@@ -115,7 +115,7 @@ def render_page(doc: Document, page_index: int, *, dpi: float | None = None,
     dpi = resolve_dpi(doc, page_index, dpi, max_pixels)
     width_px, height_px = page_pixel_size(doc, page_index, dpi)
     clip = _check_clip(clip_xyxy_px, width_px, height_px)
-    _check_budget(doc, page_index, clip, dpi, max_pixels)
+    check_pixel_budget(doc, page_index, clip, dpi, max_pixels)
     pix = render_pixmap(doc, page_index, dpi, clip)
     pixel_to_pdf, pdf_to_pixel = page_transforms(doc, page_index, dpi)
     return RenderedPage(image=pixmap_to_array(pix), page_index=page_index, dpi=dpi,
@@ -169,8 +169,10 @@ def _check_clip(clip: tuple[int, int, int, int] | None, width_px: int,
     return x0, y0, x1, y1
 
 
-def _check_budget(doc: Document, page_index: int, clip: tuple[int, int, int, int],
-                  dpi: float, max_pixels: int | None) -> None:
+def check_pixel_budget(doc: Document, page_index: int, clip: tuple[int, int, int, int],
+                       dpi: float, max_pixels: int | None) -> None:
+    """Raise :class:`PageTooLargeError` if the ``clip`` raster exceeds ``max_pixels`` (or, when
+    None, :data:`DEFAULT_MAX_PIXELS`)."""
     budget = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     width, height = clip[2] - clip[0], clip[3] - clip[1]
     if width * height > budget:
