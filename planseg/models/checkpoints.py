@@ -41,6 +41,7 @@ DEFAULT_MODEL_NAME = "planseg-default"
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "weights" / f"{DEFAULT_MODEL_NAME}.pt"
 CHECKPOINT_FORMAT = 1
 REGISTRY_SEED = 0  # registry names load a random init with this seed (the contract)
+_PICKLE_PROTO = b"\x80"  # first byte of a protocol >= 2 pickle (torch's legacy format)
 _MAX_LORA_DEPTH = 4  # a LoRA whose base is a LoRA ...: stop cycles
 
 
@@ -110,6 +111,10 @@ def read_checkpoint(path: Path) -> object:
                          else "checkpoint path is not a file", path=path)
     if path.stat().st_size == 0:
         raise ModelError("checkpoint file is empty", path=path)
+    with open(path, "rb") as handle:
+        head = handle.read(2)
+    if not head.startswith(b"PK") and head[:1] != _PICKLE_PROTO:  # torch writes one of these
+        raise _not_a_checkpoint(path)
     try:
         with warnings.catch_warnings():  # torch warns about foreign pickle protocols
             warnings.simplefilter("ignore", UserWarning)
@@ -137,7 +142,7 @@ def _classify_load_failure(path: Path, exc: Exception) -> ModelError:
                 return ModelError("a zip archive but not a PyTorch checkpoint", path=path)
         return ModelError(f"checkpoint is damaged ({type(exc).__name__}); copy it again",
                           path=path)
-    if head[:1] == b"\x80" and isinstance(exc, EOFError | RuntimeError):
+    if head[:1] == _PICKLE_PROTO and isinstance(exc, EOFError | RuntimeError):
         return ModelError("checkpoint is truncated (ran out of data); copy it again",
                           path=path)
     return _not_a_checkpoint(path)
