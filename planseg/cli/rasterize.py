@@ -28,12 +28,13 @@ def rasterize(
         "--config", exists=True, dir_okay=False,
         help="YAML/TOML file with these settings; flags override it.")] = None,
 ) -> None:
-    """Render every page to PNG: OUT/<document>/page-0001.png and OUT/images.json (COCO).
+    """Render every page to PNG: OUT/<document>/page-0001.png + OUT/images.json.
 
-    images.json lists each page with pdf, page, dpi and pixel_to_pdf (full-page pixel -> PDF
-    points), ready to import into annotation tools. Re-runs skip pages already rendered from
-    the same input bytes and settings. Exit code 1 when some files or pages failed (the others
-    are still written).
+    images.json is COCO (images, no annotations); each image carries pdf,
+    page, dpi and pixel_to_pdf (full-page pixel -> PDF points), ready to
+    import into annotation tools. Re-runs skip pages already rendered from
+    the same input bytes and settings. Exit code 1 when some files or pages
+    failed (the others are still written).
     """
     from planseg.config import load_config
     from planseg.ingest.rasterize import run
