@@ -94,7 +94,7 @@ def main() -> None:
                      "baseline": lambda r: baseline(r, config.simplify_px),
                      "exact": lambda r: rle_to_geometry(r, exact)}, rles, args.repeat)
     (fast_s, fast), (base_s, base) = results["fast"], results["baseline"]
-    exact_s = results["exact"][0]
+    exact_s, exact_out = results["exact"]
     detections = [Detection(rle=r, bbox_xywh=(0, 0, 0, 0), score=i / len(rles),
                             predicted_iou=1.0, stability_score=1.0) for i, r in enumerate(rles)]
     start = time.perf_counter()
@@ -114,6 +114,9 @@ def main() -> None:
     print(f"partition (--partition): {partition_s * 1e3:8.1f} ms/page  ({len(parts)} polygons)")
     print(f"mask IoU of planseg polygons vs source masks: min {min(ious):.4f}, "
           f"mean {np.mean(ious):.4f}")
+    exact_ious = [_iou(a, r) for a, r in zip(exact_out, rles, strict=True)]
+    print(f"  same, exact path: min {min(exact_ious):.4f} "
+          f"({sum(i == 1.0 for i in exact_ious)}/{len(rles)} pixel-identical)")
 
 
 def _iou(geometry, rle: dict) -> float:
