@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ DEFAULT_MODEL_NAME = "planseg-default"
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "weights" / f"{DEFAULT_MODEL_NAME}.pt"
 CHECKPOINT_FORMAT = 1
 REGISTRY_SEED = 0  # registry names load a random init with this seed (the contract)
+_UNSAFE_GLOBAL_RE = re.compile(r"GLOBAL ([\w.]+)")  # torch names the blocked callable
 _PICKLE_PROTO = b"\x80"  # first byte of a protocol >= 2 pickle (torch's legacy format)
 _MAX_LORA_DEPTH = 4  # a LoRA whose base is a LoRA ...: stop cycles
 
@@ -121,10 +123,11 @@ def read_checkpoint(path: Path) -> object:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "weights only load failed" in str(exc).lower():
-            raise ModelError("refused: the checkpoint needs arbitrary code to unpickle "
-                             "(not a plain tensor file); it was not executed. Re-save it as a "
-                             "plain state_dict from a trusted environment",
-                             path=path) from None
+            found = _UNSAFE_GLOBAL_RE.search(str(exc))
+            what = f" ({found.group(1)})" if found else ""
+            raise ModelError(f"refused: unpickling needs arbitrary code{what}, which was not "
+                             "run; only plain tensor files are loaded. Re-save it as a plain "
+                             "state_dict from a trusted environment", path=path) from None
         raise _not_a_checkpoint(path) from None
     except Exception as exc:  # torch raises RuntimeError/EOFError/KeyError/... by format
         raise _classify_load_failure(path, exc) from None
@@ -237,16 +240,22 @@ def _require(ckpt: dict, keys: tuple[str, ...], path: Path) -> None:
         raise ModelError(f"planseg checkpoint lacks {', '.join(missing)}", path=path)
 
 
+def _base_reference(path: Path, base_name: str) -> str | Path:
+    """A relative base path is looked up beside the LoRA checkpoint first, then from the CWD."""
+    if base_name in ARCHITECTURES or base_name == DEFAULT_MODEL_NAME or \
+            Path(base_name).is_absolute():
+        return base_name
+    beside = path.parent / base_name
+    return beside if beside.exists() else base_name
+
+
 def _merge_lora(path: Path, ckpt: dict, *, depth: int) -> Sam:
     from planseg.models.lora import merge_lora_checkpoint  # peft is imported only for LoRA
 
     if depth >= _MAX_LORA_DEPTH:
         raise ModelError("LoRA base chain too deep (a cycle?)", path=path)
     base_name = ckpt["base"]
-    base_path = path.parent / base_name  # a relative base path is relative to the checkpoint
-    base_ref: str | Path = base_path if base_name not in ARCHITECTURES and \
-        base_name != DEFAULT_MODEL_NAME and not Path(base_name).is_absolute() \
-        and base_path.exists() else base_name
+    base_ref = _base_reference(path, base_name)
     base = _load(base_ref, depth=depth + 1)
     if base.arch != ckpt["arch"]:
         raise ModelError(f"LoRA checkpoint is for {ckpt['arch']} but its base {base_name!r} is "
