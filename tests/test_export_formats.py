@@ -217,3 +217,25 @@ def test_update_coco_file_keeps_every_page_processed_so_far(synth_plan, tmp_path
     assert len(coco.dataset["annotations"]) == 2 * len(page.detections)
     update_coco_file(path, [], drop_pdfs=["a.pdf"])
     assert [im["pdf"] for im in read_coco(path)["images"]] == ["b.pdf"]
+
+
+def test_multi_page_document_ids_and_separately_vectorised_pages(synth_plan, tmp_path) -> None:
+    from planseg.export.document import number_features, write_document
+    from planseg.export.features import page_features
+
+    first = _renamed(synth_plan["pages"][0], "two.pdf")
+    second = _renamed(first, "two.pdf", page_number=2)
+    config = ExportConfig(formats=["geojson", "coco"])
+    whole = export_document([first, second], tmp_path / "whole", config)
+    # the segment runner's way: pages vectorised apart (workers), numbered and written once
+    features = number_features([page_features(first, config), page_features(second, config)])
+    parts = write_document([first, second], features, tmp_path / "parts", config)
+    for folder in ("whole", "parts"):
+        collection = json.loads((tmp_path / folder / "two.geojson").read_text())
+        ids = [f["id"] for f in collection["features"]]
+        assert ids == list(range(1, 2 * len(first.detections) + 1))
+        assert [f["properties"]["page"] for f in collection["features"]].count(2) == len(
+            first.detections)
+    assert whole.coco == parts.coco
+    assert [im["file_name"] for im in whole.coco["images"]] == ["two.pdf#page=1",
+                                                                 "two.pdf#page=2"]
