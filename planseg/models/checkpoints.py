@@ -23,7 +23,7 @@ import pickle
 import re
 import warnings
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -76,6 +76,8 @@ def load_model(name_or_path: str | Path, *, device: str = "cpu") -> LoadedModel:
     """
     loaded = _load(name_or_path, depth=0)
     loaded.sam = loaded.sam.float().to(device).eval()
+    log.debug("loaded %s: %s, %s (sha256 %s)", loaded.source, loaded.arch,
+              loaded.meta.get("origin", ""), loaded.sha256[:12])
     return loaded
 
 
@@ -177,8 +179,9 @@ def _load(name_or_path: str | Path, *, depth: int) -> LoadedModel:
 
 def _load_registry(arch: str) -> LoadedModel:
     sam = build_sam(arch, seed=REGISTRY_SEED)
-    identity = sha256_json({"registry_arch": arch, "seed": REGISTRY_SEED,
-                            "planseg_version": __version__})
+    # The hyper-parameters, not just the name: a changed registry entry is another model.
+    identity = sha256_json({"registry_arch": arch, "spec": asdict(ARCHITECTURES[arch]),
+                            "seed": REGISTRY_SEED})
     origin = f"random initialisation of architecture {arch} (seed {REGISTRY_SEED})"
     return LoadedModel(sam=sam, arch=arch, source=arch, sha256=identity,
                        meta={"origin": origin})
