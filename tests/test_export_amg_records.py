@@ -35,6 +35,7 @@ def amg_records() -> tuple[np.ndarray, list[dict]]:
     return image, records
 
 
+@pytest.mark.slow  # imports torch and runs SAM's generator: ~5 s on the shared CPU
 def test_amg_records_export_to_every_format(amg_records, tmp_path) -> None:
     image, records = amg_records
     detections = [Detection.from_amg_record(r) for r in records]
