@@ -170,3 +170,23 @@ def test_unwritable_output_stops_with_exit_74(tmp_path):
                                  "--dpi", "20", "--workers", "1"])
     assert result.exit_code == ExitCode.output_failed
     assert "page-0001.png: cannot write output" in result.output
+
+
+def test_output_inside_input_folder_is_not_an_input(tmp_path):
+    inputs = _good_folder(tmp_path / "in")
+    config = RasterizeConfig(inputs=[inputs], out=inputs / "pages", dpi=20, workers=1)
+    assert run(config).written == 4
+    second = run(config)  # the PNGs written under in/pages are not rasterised again
+    assert (second.written, second.skipped, second.failures) == (0, 4, [])
+
+
+def test_ingest_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, planseg.ingest as i; "
+            "[getattr(i, n) for n in i.__all__]; "
+            "import planseg.cli.rasterize; print('torch' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "False"

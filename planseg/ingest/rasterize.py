@@ -100,6 +100,8 @@ def _plan(config: RasterizeConfig, out: Path, state: dict[str, dict[str, Any]],
         if isinstance(item, InputError):
             _fail(summary, str(item))
             continue
+        if out.resolve() in item.path.resolve().parents:
+            continue  # our own output inside an input folder: never an input
         if item.name in seen:
             _fail(summary, f"{item.path}: same document name {item.name!r} as {seen[item.name]}; "
                            "rename one or pass their folder")
