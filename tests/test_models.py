@@ -264,6 +264,9 @@ ERROR_CASES = {
     "truncated": (_truncated_zip, "truncated"),
     "truncated_legacy": (_truncated_legacy, "truncated"),
     "list": (lambda p: torch.save([1, 2], p), "holds a list, not a dict"),
+    "whole_module": (lambda p: torch.save(build_sam("tiny"), p),  # a pickled nn.Module
+                     r"refused: unpickling needs arbitrary code \(segment_anything\.modeling"
+                     r"\.sam\.Sam\)"),
     "no_sam_keys": (lambda p: torch.save({"weight": torch.zeros(2)}, p), "not a SAM state dict"),
     "missing_keys": (lambda p: _state(p, lambda s: s.pop("mask_decoder.iou_token.weight")),
                      r"1 missing keys for tiny \(mask_decoder\.iou_token\.weight\)"),
