@@ -98,3 +98,19 @@ def test_bad_clip_is_rejected(tmp_path):
     path = build_pdf(tmp_path / "p.pdf", [PageSpec()])
     with open_document(path) as doc, pytest.raises(ValueError, match="clip_xyxy_px"):
         render_page(doc, 0, dpi=72, clip_xyxy_px=(0, 0, 201, 10))
+
+
+def test_realign_pastes_a_misrounded_pixmap_onto_the_exact_clip():
+    """The safety net for MuPDF rounding a clip differently: pixels keep their page place."""
+    import pymupdf
+
+    from planseg.ingest.render import _realign, pixmap_to_array
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=100, height=100)
+    page.draw_rect(pymupdf.Rect(10, 10, 50, 50), fill=(1, 0, 0), color=None)
+    exact = _realign(page.get_pixmap(clip=pymupdf.Rect(0, 0, 60, 60)), (5, 5, 70, 70))
+    image = pixmap_to_array(exact)
+    assert tuple(exact.irect) == (5, 5, 70, 70) and image.shape == (65, 65, 3)
+    assert _red_mask(image)[10, 10] and not _red_mask(image)[0, 0]  # page px (15,15), (5,5)
+    assert (image[60:, 60:] == 255).all()  # outside the source pixmap: white

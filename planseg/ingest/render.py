@@ -153,8 +153,8 @@ def _realign(pix: pymupdf.Pixmap, clip: tuple[int, int, int, int]) -> pymupdf.Pi
     """Paste a pixmap whose rounding differs from ``clip`` onto a white pixmap of exactly it."""
     log.debug("realigning pixmap %s to clip %s", pix.irect, clip)
     exact = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(*clip), False)
-    exact.set_rect(exact.irect, (255, 255, 255))
-    exact.copy(pix, pix.irect & exact.irect)
+    exact.set_rect(pymupdf.IRect(exact.irect), (255, 255, 255))
+    exact.copy(pix, pymupdf.IRect(pix.irect) & pymupdf.IRect(exact.irect))
     return exact
 
 
