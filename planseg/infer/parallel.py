@@ -1,0 +1,109 @@
+"""Data parallel segmentation: one process per device, documents sharded over global ranks.
+
+``--devices N`` starts N processes with Lightning Fabric (``ddp_spawn``: CPU processes in
+tests, one per GPU in production); ``--num-nodes M`` expects the processes to be started by
+torchrun or SLURM (one per device on every node, Fabric reads the cluster environment).
+
+Work split: every rank computes the same deterministic shard of the job list (largest
+files first, each to the least-loaded rank), so no document is given twice - unlike a
+``DistributedSampler``, which pads the last batch with duplicates. Each rank writes its
+documents' files and receipts; outcomes are gathered to rank 0, and the single lock holder
+folds the receipts into ``coco.json`` and the ledger once. Outputs are identical to a
+one-process run because each document's outputs depend only on the document.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from planseg.infer.config import SegmentConfig
+from planseg.infer.ledger import Ledger
+from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress, make_executor
+
+log = logging.getLogger(__name__)
+
+
+def shard(jobs: Sequence[DocumentJob], rank: int, world_size: int) -> list[DocumentJob]:
+    """This rank's jobs: greedy balance by file size (ties by name), deterministic on every
+    rank; each job goes to exactly one rank; returned in name order."""
+    loads = [0] * world_size
+    mine = []
+    for job in sorted(jobs, key=lambda j: (-_size(j.path), j.name)):
+        target = min(range(world_size), key=lambda r: (loads[r], r))
+        loads[target] += max(1, _size(job.path))
+        if target == rank:
+            mine.append(job)
+    return sorted(mine, key=lambda j: j.name)
+
+
+def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], device: str,
+                  progress: Progress | None = None) -> Iterator[Outcome]:
+    """Segment ``jobs`` in this process on ``device``; yields outcomes as documents finish."""
+    import torch
+
+    from planseg.infer.generator import build_mask_generator
+
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    sam = sam.to(device).eval()
+    generator = build_mask_generator(sam, config.amg)
+    executor = make_executor(config.resolved_workers())
+    try:
+        with torch.inference_mode():
+            yield from Pipeline(config, generator, Ledger(Path(config.out)), executor,
+                                progress).run(jobs)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def segment_distributed(config: SegmentConfig, jobs: Sequence[DocumentJob],
+                        progress: Progress | None = None) -> list[Outcome]:
+    """Run ``jobs`` on ``config.devices`` x ``config.num_nodes`` processes; every outcome."""
+    from lightning.fabric import Fabric
+
+    external = config.num_nodes > 1 or _launched_externally()
+    fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
+                    num_nodes=config.num_nodes, strategy="ddp" if external else "ddp_spawn")
+    if external:  # this process is one of the ranks torchrun/SLURM started
+        fabric.launch()
+        return _rank_main(fabric, config, list(jobs), None)
+    return fabric.launch(_rank_main, config, list(jobs), None)  # rich bars do not pickle
+
+
+def _rank_main(fabric: Any, config: SegmentConfig, jobs: list[DocumentJob],
+               progress: Progress | None) -> list[Outcome]:
+    import torch.distributed as dist
+
+    from planseg.models.checkpoints import load_model
+
+    if not config.threads and fabric.device.type == "cpu":
+        # CPU processes share the cores: split them instead of oversubscribing
+        config.threads = max(1, (os.cpu_count() or 1) // fabric.world_size)
+    mine = shard(jobs, fabric.global_rank, fabric.world_size)
+    log.info("rank %d/%d: %d documents", fabric.global_rank, fabric.world_size, len(mine))
+    sam = load_model(config.model).sam
+    outcomes = list(segment_shard(config, sam, mine, str(fabric.device),
+                                  progress if fabric.global_rank == 0 else None))
+    gathered: list[list[Outcome] | None] = [None] * fabric.world_size
+    dist.all_gather_object(gathered, outcomes)
+    return [o for part in gathered for o in (part or [])]
+
+
+def _accelerator(config: SegmentConfig) -> str:
+    return {"gpu": "cuda"}.get(config.accelerator, config.accelerator)
+
+
+def _launched_externally() -> bool:
+    """True inside a rank started by torchrun (or another torch.distributed launcher)."""
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+
+
+def _size(path: Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0

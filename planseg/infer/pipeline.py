@@ -1,0 +1,286 @@
+"""The segment pipeline of one device process: render -> model -> export, overlapped.
+
+Tiles are rendered by a pool of worker processes, the mask generator runs here (the process
+that owns the device), pages are vectorised (and previews drawn) by the same pool, and each
+finished document's files are written here, then its receipt (see :mod:`planseg.infer.ledger`).
+The stages are joined by bounded windows of in-flight work - at most ``window`` tiles
+rendered ahead and ``window`` pages being exported - so memory stays flat however many
+pages a document has. ``workers=0`` runs every stage in this process (tests, debugging).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from planseg.errors import InputError, OutputError
+from planseg.infer.config import SegmentConfig
+from planseg.infer.generator import MaskGenerator
+from planseg.infer.ledger import DocumentKey, Ledger, LedgerEntry
+from planseg.infer.stages import (
+    PageExport,
+    cached_document,
+    close_cached_document,
+    export_page,
+    render_tile,
+    write_document,
+)
+from planseg.infer.tiles import (
+    detections_from_records,
+    merge_tile_masks,
+    page_tiles,
+    tile_masks,
+)
+from planseg.ingest.tiling import Tile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    """One document to segment: its name (output identity), file and ledger key."""
+
+    name: str
+    path: Path
+    key: DocumentKey
+
+
+@dataclass
+class Outcome:
+    """How one document went: ``error`` is None when its outputs and receipt are written."""
+
+    name: str
+    pages: int = 0
+    polygons: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+class Progress(Protocol):
+    """Receives progress events (rich bars on a terminal, log lines otherwise)."""
+
+    def add_documents(self, count: int) -> None: ...
+    def add_pages(self, count: int) -> None: ...
+    def page_done(self) -> None: ...
+    def document_done(self, outcome: Outcome) -> None: ...
+
+
+class NullProgress:
+    """Progress sink that ignores events."""
+
+    def add_documents(self, count: int) -> None:
+        pass
+
+    def add_pages(self, count: int) -> None:
+        pass
+
+    def page_done(self) -> None:
+        pass
+
+    def document_done(self, outcome: Outcome) -> None:
+        pass
+
+
+class InlineExecutor(Executor):
+    """Runs each task at submit time in this process (``workers=0``)."""
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # delivered through the future like a pool would
+            future.set_exception(exc)
+        return future
+
+
+def make_executor(workers: int) -> Executor:
+    """A pool of ``workers`` processes (forkserver: never a fork of the torch process)."""
+    if workers == 0:
+        return InlineExecutor()
+    return ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("forkserver"))
+
+
+@dataclass
+class _Doc:
+    job: DocumentJob
+    started: float
+    page_count: int = 0
+    planned: bool = False
+    tiles: dict[int, list[Tile]] = field(default_factory=dict)
+    masks: dict[int, list] = field(default_factory=dict)  # page -> tile masks / records
+    tiles_seen: dict[int, int] = field(default_factory=dict)
+    exports: dict[int, PageExport] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class _TileTask:
+    doc: _Doc
+    page_index: int
+    tile_index: int
+    future: Future
+
+
+class Pipeline:
+    """Segments documents with ``generator``; yields one :class:`Outcome` per document."""
+
+    def __init__(self, config: SegmentConfig, generator: MaskGenerator, ledger: Ledger,
+                 executor: Executor, progress: Progress | None = None,
+                 window: int | None = None) -> None:
+        self.config = config
+        self.generator = generator
+        self.ledger = ledger
+        self.executor = executor
+        self.progress = progress or NullProgress()
+        self.window = window or 2 * max(1, config.resolved_workers()) + 2
+        self.out_dir = Path(config.out)
+        self._exports: deque[tuple[_Doc, int, Future]] = deque()
+        self._open: dict[str, _Doc] = {}  # documents started and not yet finished, in order
+
+    def run(self, jobs: Sequence[DocumentJob]) -> Iterator[Outcome]:
+        """Process ``jobs``; outcomes come in the order documents finish."""
+        self.progress.add_documents(len(jobs))
+        rendering: deque[_TileTask] = deque()
+        tasks = self._tile_tasks(jobs)
+        for task in tasks:
+            rendering.append(task)
+            if len(rendering) >= self.window:
+                yield from self._segment_tile(rendering.popleft())
+        while rendering:
+            yield from self._segment_tile(rendering.popleft())
+        while self._exports:
+            self._collect_exports(block=True)
+            yield from self._finish_ready()
+        yield from self._finish_ready()
+
+    def _tile_tasks(self, jobs: Sequence[DocumentJob]) -> Iterator[_TileTask]:
+        for job in jobs:
+            doc = _Doc(job=job, started=time.perf_counter())
+            self._open[job.name] = doc
+            try:
+                plans = self._plan(doc)
+            except Exception as exc:  # a bad document is recorded; the batch goes on
+                doc.error = fail_reason(exc)
+                close_cached_document()
+                continue
+            self.progress.add_pages(doc.page_count)
+            for page_index, tiles in plans:
+                for tile_index, tile in enumerate(tiles):
+                    future = self.executor.submit(
+                        render_tile, job.path, page_index, self.config.dpi,
+                        self.config.max_pixels, tile.xyxy)
+                    yield _TileTask(doc, page_index, tile_index, future)
+
+    def _plan(self, doc: _Doc) -> list[tuple[int, list[Tile]]]:
+        from planseg.ingest.render import page_pixel_size
+
+        document = cached_document(doc.job.path)
+        doc.page_count = document.page_count
+        for page_index in range(document.page_count):
+            width_px, height_px = page_pixel_size(document, page_index, self.config.dpi)
+            doc.tiles[page_index] = page_tiles(width_px, height_px, self.config.tiling)
+        doc.planned = True
+        return sorted(doc.tiles.items())
+
+    def _segment_tile(self, task: _TileTask) -> Iterator[Outcome]:
+        doc = task.doc
+        if doc.error is None:
+            try:
+                self._generate(task)
+            except Exception as exc:  # this document fails, the batch goes on
+                doc.error = fail_reason(exc)
+        doc.tiles_seen[task.page_index] = doc.tiles_seen.get(task.page_index, 0) + 1
+        if doc.tiles_seen[task.page_index] == len(doc.tiles[task.page_index]):
+            self._page_segmented(doc, task.page_index)
+        self._collect_exports(block=len(self._exports) >= self.window)
+        yield from self._finish_ready()
+
+    def _generate(self, task: _TileTask) -> None:
+        image = task.future.result()
+        records = self.generator.generate(image)
+        tiles = task.doc.tiles[task.page_index]
+        if len(tiles) > 1:
+            page_w, page_h = tiles[-1].x1, tiles[-1].y1
+            records = tile_masks(records, tiles[task.tile_index], task.tile_index, page_w,
+                                 page_h, self.config.tiling.edge_margin_px)
+        task.doc.masks.setdefault(task.page_index, []).extend(records)
+
+    def _page_segmented(self, doc: _Doc, page_index: int) -> None:
+        self.progress.page_done()
+        masks = doc.masks.pop(page_index, [])
+        if doc.error is not None:
+            return
+        tiles = doc.tiles[page_index]
+        detections = (detections_from_records(masks) if len(tiles) == 1
+                      else merge_tile_masks(masks, tiles, self.config.tiling.duplicate_iou))
+        future = self.executor.submit(export_page, doc.job.path, doc.job.name, page_index,
+                                      self.config.dpi, self.config.max_pixels, detections,
+                                      self.config.export, self.out_dir)
+        self._exports.append((doc, page_index, future))
+
+    def _collect_exports(self, *, block: bool) -> None:
+        """Take finished page exports in order; ``block``: wait for the oldest one."""
+        while self._exports and (block or self._exports[0][2].done()):
+            doc, page_index, future = self._exports.popleft()
+            try:
+                doc.exports[page_index] = future.result()
+            except Exception as exc:  # this document fails, the batch goes on
+                doc.error = doc.error or fail_reason(exc)
+            block = False
+
+    def _finish_ready(self) -> Iterator[Outcome]:
+        """Finish documents in start order once all their pages are exported (or failed)."""
+        for name in list(self._open):
+            doc = self._open[name]
+            if not doc.planned and doc.error is None:
+                break
+            pending = any(d is doc for d, _, _ in self._exports)
+            if doc.error is None and (pending or len(doc.exports) < doc.page_count):
+                break
+            if doc.error is not None and pending:
+                break
+            del self._open[name]
+            outcome = self._finish(doc)
+            self.progress.document_done(outcome)
+            yield outcome
+
+    def _finish(self, doc: _Doc) -> Outcome:
+        seconds = time.perf_counter() - doc.started
+        outcome = Outcome(name=doc.job.name, pages=doc.page_count, seconds=round(seconds, 3))
+        if doc.error is not None:
+            outcome.error = doc.error
+            log.error("%s: %s", doc.job.name, doc.error)
+            return outcome
+        pages = [doc.exports[i] for i in range(doc.page_count)]
+        try:
+            files = write_document(pages, self.config.export, self.out_dir)
+        except Exception as exc:  # OutputError (disk full) re-raised: it stops the run
+            outcome.error = fail_reason(exc)
+            log.error("%s: %s", doc.job.name, outcome.error)
+            return outcome
+        outcome.polygons = files.polygons
+        outputs = sorted(p.relative_to(self.out_dir).as_posix() for p in files.paths)
+        self.ledger.write_receipt(doc.job.name, LedgerEntry(
+            key=doc.job.key, outputs=outputs, pages=doc.page_count, polygons=files.polygons,
+            seconds=outcome.seconds), files.coco)
+        log.info("%s: %d pages, %d polygons, %.1f s", doc.job.name, doc.page_count,
+                 files.polygons, seconds)
+        return outcome
+
+
+def fail_reason(exc: BaseException) -> str:
+    """One-line reason for a document's failure (OutputError is never one: it aborts)."""
+    if isinstance(exc, OutputError):
+        raise exc
+    if isinstance(exc, InputError):
+        return exc.reason
+    log.debug("document failed", exc_info=exc)
+    return " ".join(f"{type(exc).__name__}: {exc}".split())

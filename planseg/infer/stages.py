@@ -1,0 +1,137 @@
+"""The pipeline's work units that run in worker processes (no torch): render a tile, export a
+page, write a finished document's files.
+
+Each function takes and returns small picklable values: a tile's pixels go to the device
+process, a page's RLE detections go to an export worker which renders the page image itself
+(for fill colours and previews) so full-page rasters never cross a process boundary and no
+process holds more than one page image at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from planseg.export.config import ExportConfig
+from planseg.export.document import output_stem
+from planseg.export.features import PageFeature, page_features
+from planseg.export.types import Detection, PageMasks
+from planseg.ingest.documents import Document, open_document
+
+log = logging.getLogger(__name__)
+
+_OPEN: list[Document] = []  # this process's most recently used document (workers reuse it)
+
+
+def cached_document(path: Path) -> Document:
+    """Open ``path`` once per process while consecutive tasks use it (tiles of one page)."""
+    if _OPEN and _OPEN[0].path == Path(path):
+        return _OPEN[0]
+    close_cached_document()
+    _OPEN.append(open_document(Path(path)))
+    return _OPEN[0]
+
+
+def close_cached_document() -> None:
+    """Close the cached document, if any."""
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def render_tile(path: Path, page_index: int, dpi: float, max_pixels: int,
+                clip_xyxy_px: tuple[int, int, int, int]) -> np.ndarray:
+    """HxWx3 uint8 RGB pixels of full-page rectangle ``clip_xyxy_px`` (exclusive end)."""
+    from planseg.ingest.render import render_page
+
+    doc = cached_document(path)
+    return render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels,
+                       clip_xyxy_px=clip_xyxy_px).image
+
+
+@dataclass
+class PageExport:
+    """A vectorised page: ``page`` without its image, its features (ids 1..n within the
+    page, renumbered per document later) and the preview written, if any."""
+
+    page: PageMasks
+    features: list[PageFeature]
+    paths: list[Path] = field(default_factory=list)
+
+
+def export_page(path: Path, document: str, page_index: int, dpi: float, max_pixels: int,
+                detections: list[Detection], config: ExportConfig,
+                out_dir: Path) -> PageExport:
+    """Vectorise one page's detections (full-page pixel frame) and write its preview."""
+    from planseg.ingest import page_pixel_size, page_transforms, page_words, read_georef
+    from planseg.ingest.render import render_page
+
+    doc = cached_document(path)
+    width_px, height_px = page_pixel_size(doc, page_index, dpi)
+    pixel_to_pdf, _ = page_transforms(doc, page_index, dpi)
+    # The image only feeds fill colours and previews; a page over the pixel budget goes
+    # without rather than exhausting memory.
+    image = (render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels).image
+             if math.prod((width_px, height_px)) <= max_pixels else None)
+    page = PageMasks(document=document, page_number=page_index + 1, width_px=width_px,
+                     height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
+                     georef=read_georef(doc, page_index), words=page_words(doc, page_index),
+                     detections=detections, image=image)
+    features = page_features(page, config, first_id=1)
+    result = PageExport(page=page, features=features)
+    if config.previews:
+        from planseg.export.preview import write_preview
+
+        stem = output_stem(document)
+        preview = (out_dir / "previews" / stem).with_name(f"{stem.name}-p{page.page_number}.png")
+        write_preview(preview, image, features, size_px=(width_px, height_px),
+                      opacity=config.preview_opacity)
+        result.paths.append(preview)
+    page.image = None  # the parent needs detections and transforms only
+    return result
+
+
+@dataclass
+class DocumentFiles:
+    """What :func:`write_document` wrote: paths, polygon count and the COCO part."""
+
+    paths: list[Path]
+    polygons: int
+    coco: dict | None
+
+
+def write_document(pages: list[PageExport], config: ExportConfig,
+                   out_dir: Path) -> DocumentFiles:
+    """Write one document's GeoJSON / GeoPackage (atomic) from its vectorised pages, in
+    page order; feature ids run 1.. through the document, as ``export_document`` numbers
+    them. Returns the document's COCO part when "coco" is among the formats."""
+    from planseg.export.coco import document_coco
+    from planseg.export.crs import resolve_frame
+    from planseg.export.geojson import feature_collection, write_geojson
+
+    masks = [p.page for p in pages]
+    features = [p.features for p in pages]
+    next_id = 1
+    for page_features_ in features:
+        for feature in page_features_:
+            feature.id = next_id
+            next_id += 1
+    stem = out_dir / output_stem(masks[0].document)
+    paths = [path for p in pages for path in p.paths]
+    if "geojson" in config.formats:
+        target = stem.with_name(stem.name + ".geojson")
+        write_geojson(target, feature_collection(masks, features,
+                                                 resolve_frame(config.crs, masks)))
+        paths.append(target)
+    if "gpkg" in config.formats:
+        from planseg.export.crs import resolve_frame as frame_of
+        from planseg.export.gpkg import write_gpkg
+
+        target = stem.with_name(stem.name + ".gpkg")
+        write_gpkg(target, masks, features, frame_of(config.crs, masks, native=True))
+        paths.append(target)
+    coco = document_coco(masks, features) if "coco" in config.formats else None
+    return DocumentFiles(paths=paths, polygons=next_id - 1, coco=coco)

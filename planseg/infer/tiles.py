@@ -1,0 +1,187 @@
+"""Segment a page in tiles and put the tiles' masks back together as one page's detections.
+
+Frames: a tile's generator records are in the tile's own pixels; everything returned here is
+COCO RLE over the FULL page raster (pixel frame, column-major RLE as COCO stores it).
+
+Small pages (both sides <= ``tile_px``) are one tile and pass straight through. On a tiled
+page a mask that touches an *inner* tile edge (one that is not the page border) is cut: it
+is dropped when a neighbouring tile saw the same zone whole (the cut piece lies mostly inside
+a whole mask), and pieces of a zone larger than any tile - cut in every tile that sees it -
+are joined: two pieces from different tiles are one zone when they agree inside the
+rectangle both tiles cover. Whole masks seen by two tiles are merged by mask IoU (the
+reference AMG's box NMS alone would keep a zone and a cut-off copy of it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+from planseg.export.types import Detection
+from planseg.infer.config import TilingConfig
+from planseg.ingest.tiling import Tile, plan_tiles
+
+_CONTAINED = 0.5  # a cut piece this much inside a whole mask is that mask's piece
+
+
+def page_tiles(width_px: int, height_px: int, tiling: TilingConfig) -> list[Tile]:
+    """The page as one tile if it fits ``tile_px``, else the ingest tiling plan."""
+    if width_px <= tiling.tile_px and height_px <= tiling.tile_px:
+        return [Tile(0, 0, width_px, height_px)]
+    return plan_tiles(width_px, height_px, tiling.tile_px, tiling.overlap_px)
+
+
+@dataclass
+class TileMask:
+    """One generator mask moved to the page frame; ``cut``: it touches an inner tile edge."""
+
+    tile_index: int
+    rle: dict  # pycocotools RLE (bytes counts) over the full page
+    record: dict[str, Any]
+    cut: bool
+
+
+def shift_mask_rle(mask: np.ndarray, x0: int, y0: int, page_w: int, page_h: int) -> dict:
+    """COCO RLE over the ``page_w`` x ``page_h`` page of an HxW bool ``mask`` whose top-left
+    pixel is page pixel (``x0``, ``y0``), built from runs without a page-sized array."""
+    height, width = mask.shape
+    padded = np.zeros((width, height + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask.T  # column-major like COCO, a zero above and below each column
+    steps = np.diff(padded, axis=1)
+    start_col, start_row = np.nonzero(steps == 1)  # C order = ascending flat page index
+    end_col, end_row = np.nonzero(steps == -1)
+    starts = (start_col + x0).astype(np.int64) * page_h + start_row + y0
+    ends = (end_col + x0).astype(np.int64) * page_h + end_row + y0
+    if starts.size:
+        gap = starts[1:] != ends[:-1]  # runs touching across a column join (full-height tiles)
+        starts, ends = starts[np.r_[True, gap]], ends[np.r_[gap, True]]
+    counts = np.empty(2 * starts.size + 1, dtype=np.int64)
+    counts[0:-1:2] = starts - np.r_[0, ends[:-1]]
+    counts[1::2] = ends - starts
+    counts[-1] = page_w * page_h - (ends[-1] if ends.size else 0)
+    return mask_utils.frPyObjects({"size": [page_h, page_w], "counts": counts.tolist()},
+                                  page_h, page_w)
+
+
+def tile_masks(records: Sequence[dict], tile: Tile, tile_index: int, page_w: int, page_h: int,
+               margin_px: int) -> list[TileMask]:
+    """Generator ``records`` of ``tile`` (tile pixels) as page-frame :class:`TileMask`."""
+    inner = (tile.x0 > 0, tile.y0 > 0, tile.x1 < page_w, tile.y1 < page_h)  # left top right bottom
+    out = []
+    for record in records:
+        x, y, w, h = record["bbox"]
+        touches = (x <= margin_px, y <= margin_px, x + w >= tile.width_px - margin_px,
+                   y + h >= tile.height_px - margin_px)
+        mask = mask_utils.decode(_coded(record["segmentation"])).astype(bool)
+        out.append(TileMask(tile_index=tile_index, record=record,
+                            rle=shift_mask_rle(mask, tile.x0, tile.y0, page_w, page_h),
+                            cut=any(t and i for t, i in zip(touches, inner, strict=True))))
+    return out
+
+
+def merge_tile_masks(masks: Sequence[TileMask], tiles: Sequence[Tile],
+                     duplicate_iou: float) -> list[Detection]:
+    """One page's detections from all its tiles' masks (see the module docstring)."""
+    ranked = sorted(masks, key=_rank)
+    whole: list[TileMask] = []
+    for candidate in (m for m in ranked if not m.cut):
+        if not any(k.tile_index != candidate.tile_index for k in _duplicates(
+                candidate, whole, duplicate_iou)):
+            whole.append(candidate)
+    pieces = [m for m in ranked if m.cut and not _inside_any(m.rle, whole)]
+    for group in _join_pieces(pieces, tiles, duplicate_iou):
+        rle = group[0].rle if len(group) == 1 else mask_utils.merge([m.rle for m in group])
+        joined = TileMask(tile_index=-1, rle=rle, record=group[0].record, cut=False)
+        if not _inside_any(rle, whole) and not _duplicates(joined, whole, duplicate_iou):
+            whole.append(joined)
+    return sorted((_detection(m.rle, m.record) for m in whole), key=detection_order)
+
+
+def detections_from_records(records: Sequence[dict]) -> list[Detection]:
+    """A single-tile page: the generator's records are already in the page frame."""
+    return sorted((Detection.from_amg_record(r) for r in records), key=detection_order)
+
+
+def detection_order(detection: Detection) -> tuple:
+    """Deterministic order: best score first, then position."""
+    return (-round(detection.score, 6), tuple(round(v, 3) for v in detection.bbox_xywh),
+            detection.rle["counts"])
+
+
+def _rank(mask: TileMask) -> tuple:
+    return (-float(mask.record["predicted_iou"]), -float(mask.record["stability_score"]),
+            mask.tile_index, tuple(mask.record["bbox"]))
+
+
+def _duplicates(candidate: TileMask, kept: Sequence[TileMask], threshold: float
+                ) -> list[TileMask]:
+    if not kept:
+        return []
+    ious = mask_utils.iou([candidate.rle], [k.rle for k in kept], [0] * len(kept))[0]
+    return [k for k, iou in zip(kept, ious, strict=True) if iou >= threshold]
+
+
+def _inside_any(rle: dict, kept: Sequence[TileMask]) -> bool:
+    if not kept:
+        return False
+    # With iscrowd=1 pycocotools divides the intersection by the first mask's area only.
+    contained = mask_utils.iou([rle], [k.rle for k in kept], [1] * len(kept))[0]
+    return bool(np.max(contained) >= _CONTAINED)
+
+
+def _join_pieces(pieces: Sequence[TileMask], tiles: Sequence[Tile],
+                 threshold: float) -> list[list[TileMask]]:
+    """Groups of pieces that agree inside the overlap of their tiles (union-find)."""
+    parent = list(range(len(pieces)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(pieces):
+        for j in range(i + 1, len(pieces)):
+            b = pieces[j]
+            if a.tile_index != b.tile_index and _agree(a, b, tiles, threshold):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[TileMask]] = {}
+    for i, piece in enumerate(pieces):
+        groups.setdefault(root(i), []).append(piece)
+    return list(groups.values())
+
+
+def _agree(a: TileMask, b: TileMask, tiles: Sequence[Tile], threshold: float) -> bool:
+    ta, tb = tiles[a.tile_index], tiles[b.tile_index]
+    x0, y0, x1, y1 = max(ta.x0, tb.x0), max(ta.y0, tb.y0), min(ta.x1, tb.x1), min(ta.y1, tb.y1)
+    if x1 <= x0 or y1 <= y0:
+        return False
+    height, width = a.rle["size"]
+    shared = mask_utils.frPyObjects(np.array([[x0, y0, x1 - x0, y1 - y0]], dtype=np.float64),
+                                    height, width)[0]
+    a_in = mask_utils.merge([a.rle, shared], intersect=True)
+    b_in = mask_utils.merge([b.rle, shared], intersect=True)
+    if mask_utils.area(a_in) == 0 or mask_utils.area(b_in) == 0:
+        return False
+    return float(mask_utils.iou([a_in], [b_in], [0])[0][0]) >= threshold
+
+
+def _detection(rle: dict, record: dict) -> Detection:
+    x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
+    counts = rle["counts"]
+    return Detection(rle={"size": [int(s) for s in rle["size"]],
+                          "counts": counts.decode("ascii") if isinstance(counts, bytes)
+                          else counts},
+                     bbox_xywh=(x, y, w, h), score=float(record["predicted_iou"]),
+                     predicted_iou=float(record["predicted_iou"]),
+                     stability_score=float(record["stability_score"]))
+
+
+def _coded(rle: dict) -> dict:
+    counts = rle["counts"]
+    return {"size": list(rle["size"]),
+            "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
