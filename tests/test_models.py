@@ -126,6 +126,21 @@ def test_planseg_checkpoint_round_trip(tiny_ckpt: Path, tiny_sam) -> None:
     assert model_identity(load_model(other)) != model_identity(loaded)
 
 
+def test_checkpoint_metadata_is_kept_readable_with_weights_only(tmp_path, tiny_sam) -> None:
+    import numpy as np
+
+    path = tmp_path / "meta.pt"
+    save_planseg_checkpoint(path, tiny_sam, "tiny", metrics={"ap": np.float64(0.25)},
+                            train_config={"data": {"root": tmp_path}, "sizes": (1, 2)})
+    meta = load_model(path).meta
+    assert meta["metrics"] == {"ap": 0.25} and type(meta["metrics"]["ap"]) is float
+    assert meta["train_config"] == {"data": {"root": str(tmp_path)}, "sizes": [1, 2]}
+    with pytest.raises(ModelError, match="train_config.model is a Sam"):
+        save_planseg_checkpoint(tmp_path / "bad.pt", tiny_sam, "tiny", metrics={},
+                                train_config={"model": tiny_sam})
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_half_checkpoint_stores_fp16_and_loads_fp32(tmp_path: Path, tiny_sam, tiny_ckpt) -> None:
     half = tmp_path / "half.pt"
     save_planseg_checkpoint(half, tiny_sam, "tiny", train_config={}, metrics={}, half=True)

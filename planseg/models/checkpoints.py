@@ -96,11 +96,30 @@ def save_planseg_checkpoint(path: Path, sam: torch.nn.Module, arch: str, *, trai
     for key, value in sam.state_dict().items():
         value = value.detach().cpu()
         state[key] = value.half() if half and value.is_floating_point() else value.clone()
+    meta = _plain_meta({"train_config": train_config, "metrics": metrics, **(extra or {})},
+                       "", path)
     payload = {"planseg_checkpoint": CHECKPOINT_FORMAT, "kind": "model", "arch": arch,
-               "state_dict": state, "train_config": train_config, "metrics": metrics,
-               "planseg_version": __version__, **(extra or {})}
+               "state_dict": state, "planseg_version": __version__, **meta}
     with atomic_path(Path(path)) as tmp:
         torch.save(payload, tmp)
+
+
+def _plain_meta(value: object, key: str, path: Path) -> object:
+    """``value`` as types ``weights_only`` reads back: numpy scalars become Python numbers and
+    paths strings; anything else that is not plain (a module, an object) is refused."""
+    if isinstance(value, dict):
+        return {k: _plain_meta(v, f"{key}.{k}" if key else str(k), path)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_meta(v, f"{key}[{i}]", path) for i, v in enumerate(value)]
+    if isinstance(value, Path):
+        return str(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()  # np.float64 is a float subclass, yet pickles as numpy
+    if type(value) not in (str, int, float, bool, type(None)):
+        raise ModelError(f"cannot save checkpoint: {key} is a {type(value).__name__}; "
+                         "metadata must be plain str/int/float/bool/list/dict", path=path)
+    return value
 
 
 def read_checkpoint(path: Path) -> object:
