@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from segment_anything.modeling import Sam
 
-from planseg.errors import ModelError
+from planseg.models.checkpoints import DEFAULT_MODEL_NAME, load_model
 from planseg.models.lora import apply_lora
-from planseg.models.registry import ARCHITECTURES, build_sam
+from planseg.models.registry import ARCHITECTURES
 from planseg.train.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
 
-def load_base(name: str) -> tuple[Sam, str]:
-    """(SAM, architecture name) for a registry name, ``planseg-default`` or checkpoint path."""
-    try:  # INTEGRATION: planseg.models.checkpoints is written in parallel
-        from planseg.models.checkpoints import load_model
-    except ImportError:
-        if name in ARCHITECTURES:
-            return build_sam(name, seed=0), name  # the contract: registry names are seeded 0
-        raise ModelError(f"cannot load model {name!r} yet: only registry names "
-                         f"({', '.join(ARCHITECTURES)}) are available in this build") from None
+def load_base(name: str) -> tuple[Sam, str, str]:
+    """(SAM, architecture, base reference) for a registry name, ``planseg-default`` or a
+    checkpoint path; file bases are made absolute so LoRA checkpoints find them later."""
     loaded = load_model(name)
-    return loaded.sam, loaded.arch
+    base = name if name in ARCHITECTURES or name == DEFAULT_MODEL_NAME \
+        else str(Path(name).resolve())
+    return loaded.sam, loaded.arch, base
 
 
 def lora_settings(config: ModelConfig) -> dict:
@@ -36,7 +33,8 @@ def lora_settings(config: ModelConfig) -> dict:
 
 def build_model(config: ModelConfig) -> tuple[Sam, str, str]:
     """(SAM ready to train, architecture, base name): parts frozen, LoRA injected."""
-    sam, arch = load_base(config.name)
+    sam, arch, base = load_base(config.name)
+    sam.train()
     for part, frozen in config.frozen().items():
         for param in getattr(sam, part).parameters():
             param.requires_grad = not frozen
@@ -46,4 +44,4 @@ def build_model(config: ModelConfig) -> tuple[Sam, str, str]:
     total = sum(p.numel() for p in sam.parameters())
     log.info("model %s (%s, method %s): %d of %d parameters trainable", config.name, arch,
              config.method, trainable, total)
-    return sam, arch, config.name
+    return sam, arch, base

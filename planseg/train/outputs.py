@@ -27,6 +27,7 @@ from segment_anything.modeling import Sam
 
 from planseg import __version__
 from planseg.fsio import atomic_path, atomic_write_text
+from planseg.models.checkpoints import save_planseg_checkpoint
 from planseg.models.lora import adapter_state_dict, is_lora, merge_lora
 
 METRIC_COLUMNS = ("epoch", "step", "lr", "train_loss", "train_focal", "train_dice",
@@ -68,22 +69,6 @@ def plot_curves(path: Path, history: list[dict]) -> None:
     plt.close(fig)
 
 
-def _save_planseg_checkpoint(path: Path, sam, arch: str, *, train_config: dict,
-                             metrics: dict, extra: dict | None = None) -> None:
-    try:  # INTEGRATION: planseg.models.checkpoints is written in parallel
-        from planseg.models.checkpoints import save_planseg_checkpoint
-    except ImportError:
-        payload = {"planseg_checkpoint": 1, "kind": "model", "arch": arch,
-                   "state_dict": {k: v.detach().cpu() for k, v in sam.state_dict().items()},
-                   "train_config": train_config, "metrics": metrics,
-                   "planseg_version": __version__, **(extra or {})}
-        with atomic_path(path) as tmp:
-            torch.save(payload, tmp)
-        return
-    save_planseg_checkpoint(path, sam, arch, train_config=train_config, metrics=metrics,
-                            extra=extra)
-
-
 def save_best(run_dir: Path, sam: Sam, *, arch: str, base: str, lora_config: dict | None,
               train_config: dict, metrics: dict) -> None:
     """Write RUN/best.pt and RUN/best_state_dict.pth from the current weights."""
@@ -96,8 +81,8 @@ def save_best(run_dir: Path, sam: Sam, *, arch: str, base: str, lora_config: dic
             torch.save(payload, tmp)
         plain = merge_lora(copy.deepcopy(sam).cpu())
     else:
-        _save_planseg_checkpoint(run_dir / "best.pt", sam, arch, train_config=train_config,
-                                 metrics=metrics, extra={"base": base})
+        save_planseg_checkpoint(run_dir / "best.pt", sam, arch, train_config=train_config,
+                                metrics=metrics, extra={"base": base})
         plain = sam
     state = {k: v.detach().cpu().float() if v.is_floating_point() else v.detach().cpu()
              for k, v in plain.state_dict().items()}
