@@ -199,6 +199,7 @@ def validate(fabric: L.Fabric, context: dict) -> dict:
     """Prompted mean IoU and (unless disabled) AMG COCOeval AP on the validation pages."""
     config: TrainConfig = context["config"]
     sam, pages = context["sam"], context["val_pages"][:config.validation.max_pages]
+    started = time.perf_counter()
     was_training = sam.training
     sam.eval()
     views = PageViews(pages, img_size=context["img_size"], dataset=config.dataset,
@@ -209,6 +210,7 @@ def validate(fabric: L.Fabric, context: dict) -> dict:
         amg = amg_metrics(sam, pages, config.validation)
         metrics.update({f"val_{k}": v for k, v in amg.items()})
     sam.train(was_training)
+    metrics["val_seconds"] = round(time.perf_counter() - started, 3)
     return metrics
 
 

@@ -32,7 +32,7 @@ from planseg.models.lora import adapter_state_dict, is_lora, merge_lora
 
 METRIC_COLUMNS = ("epoch", "step", "lr", "train_loss", "train_focal", "train_dice",
                   "train_iou_mse", "samples", "val_prompted_iou", "val_ap", "val_ap50",
-                  "val_ap75", "val_mean_best_iou", "val_masks_per_page", "seconds")
+                  "val_ap75", "val_mean_best_iou", "val_masks_per_page", "seconds", "val_seconds")
 
 
 def write_metrics_csv(path: Path, history: list[dict]) -> None:
