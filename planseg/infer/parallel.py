@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from planseg.infer.config import SegmentConfig
-from planseg.infer.ledger import Ledger
+from planseg.infer.ledger import DocumentKey, Ledger
 from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress, make_executor
 
 log = logging.getLogger(__name__)
@@ -68,29 +69,47 @@ def segment_distributed(config: SegmentConfig, jobs: Sequence[DocumentJob],
     external = config.num_nodes > 1 or _launched_externally()
     fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
                     num_nodes=config.num_nodes, strategy="ddp" if external else "ddp_spawn")
+    # Plain tuples and dicts cross the process boundary (Fabric refuses frozen dataclasses).
+    plain = [(j.name, str(j.path), asdict(j.key)) for j in jobs]
     if external:  # this process is one of the ranks torchrun/SLURM started
         fabric.launch()
-        return _rank_main(fabric, config, list(jobs), None)
-    return fabric.launch(_rank_main, config, list(jobs), None)  # rich bars do not pickle
+        results = _rank_main(fabric, config, plain)
+    else:
+        results = fabric.launch(_rank_main, config, plain, _log_options())
+    return [Outcome(**r) for r in results]
 
 
-def _rank_main(fabric: Any, config: SegmentConfig, jobs: list[DocumentJob],
-               progress: Progress | None) -> list[Outcome]:
+def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, str, dict]],
+               log_options: dict | None = None) -> list[dict]:
     import torch.distributed as dist
 
     from planseg.models.checkpoints import load_model
 
+    if log_options is not None:  # a spawned process starts without the CLI's log set-up
+        from planseg.logs import setup_logging
+
+        setup_logging(**log_options)
     if not config.threads and fabric.device.type == "cpu":
         # CPU processes share the cores: split them instead of oversubscribing
         config.threads = max(1, (os.cpu_count() or 1) // fabric.world_size)
+    jobs = [DocumentJob(name, Path(path), DocumentKey(**key)) for name, path, key in plain_jobs]
     mine = shard(jobs, fabric.global_rank, fabric.world_size)
     log.info("rank %d/%d: %d documents", fabric.global_rank, fabric.world_size, len(mine))
     sam = load_model(config.model).sam
-    outcomes = list(segment_shard(config, sam, mine, str(fabric.device),
-                                  progress if fabric.global_rank == 0 else None))
-    gathered: list[list[Outcome] | None] = [None] * fabric.world_size
+    outcomes = [asdict(o) for o in segment_shard(config, sam, mine, str(fabric.device))]
+    gathered: list[list[dict] | None] = [None] * fabric.world_size
     dist.all_gather_object(gathered, outcomes)
     return [o for part in gathered for o in (part or [])]
+
+
+def _log_options() -> dict:
+    """The parent's log settings, for :func:`planseg.logs.setup_logging` in spawned ranks."""
+    from planseg.logs import JsonLineFormatter
+
+    root = logging.getLogger("planseg")
+    json_lines = any(isinstance(h.formatter, JsonLineFormatter) for h in root.handlers)
+    return {"verbose": logging.NOTSET < root.level <= logging.DEBUG,
+            "quiet": root.level >= logging.WARNING, "log_format": "json" if json_lines else "text"}
 
 
 def _accelerator(config: SegmentConfig) -> str:

@@ -255,16 +255,14 @@ class Pipeline:
     def _finish(self, doc: _Doc) -> Outcome:
         seconds = time.perf_counter() - doc.started
         outcome = Outcome(name=doc.job.name, pages=doc.page_count, seconds=round(seconds, 3))
-        if doc.error is not None:
+        if doc.error is not None:  # logged once, by the run, with every other failure
             outcome.error = doc.error
-            log.error("%s: %s", doc.job.name, doc.error)
             return outcome
         pages = [doc.exports[i] for i in range(doc.page_count)]
         try:
             files = write_document(pages, self.config.export, self.out_dir)
         except Exception as exc:  # OutputError (disk full) re-raised: it stops the run
             outcome.error = fail_reason(exc)
-            log.error("%s: %s", doc.job.name, outcome.error)
             return outcome
         outcome.polygons = files.polygons
         outputs = sorted(p.relative_to(self.out_dir).as_posix() for p in files.paths)

@@ -153,6 +153,7 @@ def _record(summary: RunSummary, outcomes: list[Outcome]) -> None:
 
 
 def _fail(summary: RunSummary, document: str, reason: str) -> None:
+    log.error("%s: %s", document, reason)  # the one stderr line per failed document
     summary.failed.append({"document": document, "error": reason})
 
 

@@ -63,6 +63,8 @@ def shift_mask_rle(mask: np.ndarray, x0: int, y0: int, page_w: int, page_h: int)
     counts[0:-1:2] = starts - np.r_[0, ends[:-1]]
     counts[1::2] = ends - starts
     counts[-1] = page_w * page_h - (ends[-1] if ends.size else 0)
+    if counts.size > 1 and counts[-1] == 0:
+        counts = counts[:-1]  # COCO ends on the last run, with no empty run after it
     return mask_utils.frPyObjects({"size": [page_h, page_w], "counts": counts.tolist()},
                                   page_h, page_w)
 
