@@ -237,3 +237,10 @@ def test_low_res_targets_align_with_the_decoder_grid():
     target = low_res_target(masks, 256, 64)
     assert target.shape == (1, 1, 63, 45)
     assert target[0, 0, 2:4, 1:3].eq(1).all() and target.sum() == 4
+
+
+@pytest.mark.slow
+def test_time_budget_stops_at_an_epoch_boundary(data, tmp_path):
+    summary = run(_config(data, tmp_path / "budget", num_epochs=3, max_minutes=1e-6))
+    assert summary["epochs"] == 1 and _samples(tmp_path / "budget") == [5]
+    assert (tmp_path / "budget" / "best.pt").exists()

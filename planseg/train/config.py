@@ -188,6 +188,9 @@ class TrainConfig:
     out: Path | None = _help("Run folder (checkpoints, logs, metrics).")
     resume: bool = _help("Continue exactly from RUN/last.ckpt.", False)
     num_epochs: int = _help("Training epochs.", 10)
+    max_minutes: float | None = _help(
+        "Time budget: start no new epoch once the next one would end past it (None: no "
+        "limit; use validation.eval_interval 1 so the last epoch is validated).")
     batch_size: int = _help("Images per batch (per device).", 2)
     num_workers: int = _help("DataLoader worker processes.", 0)
     seed: int = _help("Seed of model init, prompts and dropout (device seed).", 0)

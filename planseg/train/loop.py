@@ -125,9 +125,18 @@ def fit(fabric: L.Fabric, state: dict, loader, sampler: EpochSampler, context: d
     accumulation = config.optim.grad_accumulation
     per_batch_scheduler = scheduler_steps_per_batch(config.optim)
     progress = make_progress(config.progress and fabric.global_rank == 0)
+    budget_s = None if config.max_minutes is None else config.max_minutes * 60
+    fit_started, last_epoch_s, first_epoch = time.perf_counter(), 0.0, state["epoch"]
     with progress:
         for epoch in range(state["epoch"], config.num_epochs):
             started = time.perf_counter()
+            over = budget_s is not None and epoch > first_epoch \
+                and started - fit_started + last_epoch_s > budget_s
+            if fabric.broadcast(over, src=0):  # every rank takes rank 0's decision
+                if fabric.global_rank == 0:
+                    log.info("time budget of %.1f min reached after %d epochs",
+                             config.max_minutes, epoch)
+                break
             sampler.use_epoch(epoch)
             model.train()
             task = progress.add_task("train", total=len(loader), epoch=epoch + 1, loss=0.0)
@@ -160,6 +169,7 @@ def fit(fabric: L.Fabric, state: dict, loader, sampler: EpochSampler, context: d
             state["epoch"] = epoch + 1
             end_of_epoch(fabric, state, fabric.all_reduce(sums, reduce_op="sum"),
                          time.perf_counter() - started, context)
+            last_epoch_s = time.perf_counter() - started
 
 
 def end_of_epoch(fabric: L.Fabric, state: dict, sums: torch.Tensor, seconds: float,

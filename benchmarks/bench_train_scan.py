@@ -1,0 +1,115 @@
+"""Fine-tuning for the automatic mask generator vs the usual box-prompted recipe (issue 4).
+
+Starting from a model (default ``planseg-default``), fine-tune on 20 annotated pages of
+``planseg synth --style scan`` within the same CPU time budget with two recipes, and score
+the AMG (class-agnostic COCOeval segm AP50) on held-out scan pages before and after:
+
+- planseg: single positive points snapped to the AMG grid, three multimask outputs with the
+  min-loss assignment, IoU head supervised on every output (the defaults);
+- usual: noisy boxes only, a single output mask (``prompts.use_points: false``,
+  ``prompts.use_boxes: true``, ``prompts.multimask_output: false``).
+
+Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
+[--model planseg-default] [--minutes 15] [--points-per-side 16]`` and copy the printed
+Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
+architecture name / checkpoint path with ``--model``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from planseg.config import load_config
+from planseg.models.checkpoints import load_model
+from planseg.synth import generate
+from planseg.train import run
+from planseg.train.config import DatasetConfig, TrainConfig, ValidationConfig
+from planseg.train.data import load_splits
+from planseg.train.validate import amg_metrics
+
+RECIPES = {
+    "planseg (points on the AMG grid, 3 masks, IoU head on all)": {},
+    "usual (noisy boxes, single mask)": {"prompts.use_points": False, "prompts.use_boxes": True,
+                                         "prompts.multimask_output": False},
+}
+
+
+def make_data(work: Path, train_pages: int, val_docs: int) -> Path:
+    """DATA/train with ``train_pages`` annotated scan pages, DATA/val from other seeds."""
+    data = work / "data"
+    if (data / "val" / "annotations.json").exists():
+        return data
+    generate(work / "synth-train", docs=train_pages, seed=11, style="scan")
+    generate(work / "synth-val", docs=val_docs, seed=12, style="scan")
+    coco = json.loads((work / "synth-train/data/annotations.json").read_text())
+    keep = sorted({a["image_id"] for a in coco["annotations"]})[:train_pages]
+    coco["images"] = [i for i in coco["images"] if i["id"] in keep]
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in keep]
+    (data / "train" / "images").mkdir(parents=True)
+    for image in coco["images"]:
+        shutil.copy(work / "synth-train/data/images" / image["file_name"],
+                    data / "train/images" / image["file_name"])
+    (data / "train/annotations.json").write_text(json.dumps(coco))
+    shutil.copytree(work / "synth-val/data", data / "val")
+    return data
+
+
+def amg_ap50(model: str | Path, data: Path, validation: ValidationConfig) -> dict:
+    """AMG metrics of a model on the held-out pages."""
+    pages = load_splits(data, DatasetConfig(cache=False), None).val
+    return amg_metrics(load_model(model).sam, pages, validation)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--model", default="planseg-default")
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--train-pages", type=int, default=20)
+    parser.add_argument("--val-docs", type=int, default=6)
+    parser.add_argument("--points-per-side", type=int, default=16)
+    args = parser.parse_args()
+    data = make_data(args.work, args.train_pages, args.val_docs)
+    validation = ValidationConfig(points_per_side=args.points_per_side)
+    before = amg_ap50(args.model, data, validation)
+    rows = [("before fine-tuning", before, 0.0, 0)]
+    for name, overrides in RECIPES.items():
+        out = args.work / ("run-" + ("usual" if overrides else "planseg"))
+        shutil.rmtree(out, ignore_errors=True)
+        config = load_config(TrainConfig, None, {
+            "data": data, "out": out, "model.name": args.model, "fabric.accelerator": "cpu",
+            "num_epochs": 1000, "max_minutes": args.minutes, "validation.amg": False,
+            **overrides})
+        started = time.perf_counter()
+        summary = run(config)
+        minutes = (time.perf_counter() - started) / 60
+        after = amg_ap50(_last_weights(out, summary), data, validation)
+        rows.append((name, after, minutes, summary["steps"]))
+    print("| model | AMG AP50 | AMG AP | masks/page | train min | steps |")
+    print("|---|---|---|---|---|---|")
+    for name, metrics, minutes, steps in rows:
+        print(f"| {name} | {metrics['ap50']:.3f} | {metrics['ap']:.3f} | "
+              f"{metrics['masks_per_page']:.1f} | {minutes:.1f} | {steps} |")
+
+
+def _last_weights(out: Path, summary: dict) -> Path:
+    """The weights after the budget: with AMG validation off, best.pt follows the prompted
+    IoU, so score the final state instead (written as a planseg checkpoint here)."""
+    import torch
+
+    from planseg.models.checkpoints import save_planseg_checkpoint
+
+    state = torch.load(out / "last.ckpt", weights_only=True)["model"]
+    sam = load_model(summary["arch"]).sam
+    sam.load_state_dict({k.removeprefix("sam."): v for k, v in state.items()})
+    path = out / "final.pt"
+    save_planseg_checkpoint(path, sam, summary["arch"], train_config={}, metrics={})
+    return path
+
+
+if __name__ == "__main__":
+    main()
