@@ -46,13 +46,10 @@ class ReferenceAmgConfig:
 
 
 def build_mask_generator(sam: Any, amg: Any) -> MaskGenerator:
-    """planseg's FastMaskGenerator when available, else the reference generator."""
-    try:
+    """planseg's FastMaskGenerator for its AmgConfig, else the reference generator."""
+    if not isinstance(amg, ReferenceAmgConfig):
         from planseg.infer.amg import FastMaskGenerator
-    except ModuleNotFoundError as exc:
-        if exc.name != "planseg.infer.amg":
-            raise
-    else:
+
         return FastMaskGenerator(sam, amg)
     from segment_anything import SamAutomaticMaskGenerator
 
