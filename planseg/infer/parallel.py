@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from planseg.errors import PlansegError
 from planseg.infer.config import SegmentConfig
-from planseg.infer.ledger import DocumentKey, Ledger
+from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger
+from planseg.infer.lock import OutputLock
 from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress, make_executor
+
+if TYPE_CHECKING:
+    from planseg.infer.run import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,22 +67,53 @@ def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], 
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def segment_distributed(config: SegmentConfig, jobs: Sequence[DocumentJob],
-                        progress: Progress | None = None) -> list[Outcome]:
-    """Run ``jobs`` on ``config.devices`` x ``config.num_nodes`` processes; every outcome."""
+def segment_distributed(config: SegmentConfig, jobs: Sequence[DocumentJob]) -> list[Outcome]:
+    """Run ``jobs`` on ``config.devices`` processes started here (``ddp_spawn``); returns
+    every rank's outcomes."""
     from lightning.fabric import Fabric
 
-    external = config.num_nodes > 1 or _launched_externally()
     fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
-                    num_nodes=config.num_nodes, strategy="ddp" if external else "ddp_spawn")
-    # Plain tuples and dicts cross the process boundary (Fabric refuses frozen dataclasses).
-    plain = [(j.name, str(j.path), asdict(j.key)) for j in jobs]
-    if external:  # this process is one of the ranks torchrun/SLURM started
-        fabric.launch()
-        results = _rank_main(fabric, config, plain)
-    else:
-        results = fabric.launch(_rank_main, config, plain, _log_options())
+                    num_nodes=config.num_nodes, strategy="ddp_spawn")
+    results = fabric.launch(_rank_main, config, _plain(jobs), _log_options())
     return [Outcome(**r) for r in results]
+
+
+def run_external(config: SegmentConfig) -> RunSummary:
+    """One rank of a torchrun/SLURM launch: rank 0 takes the lock, plans and finishes the
+    run; every rank segments its shard. Ranks other than 0 return an empty summary."""
+    import torch.distributed as dist
+    from lightning.fabric import Fabric
+
+    from planseg.infer.run import RunSummary, finish, prepare
+
+    started = time.perf_counter()
+    fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
+                    num_nodes=config.num_nodes, strategy="ddp")
+    fabric.launch()
+    lock = OutputLock(Path(config.out) / STATE_DIR)
+    plan: list = [None, None]  # [plain jobs, error message]
+    prepared = None
+    if fabric.global_rank == 0:
+        try:
+            lock.acquire()
+            prepared = prepare(config)
+            plan[0] = _plain(prepared.todo)
+        except PlansegError as exc:
+            plan[1] = str(exc)
+            error = exc
+    dist.broadcast_object_list(plan, src=0)
+    if plan[1] is not None:
+        if fabric.global_rank == 0:
+            lock.release()
+            raise error
+        raise PlansegError(f"rank 0 stopped the run: {plan[1]}")
+    try:
+        results = _rank_main(fabric, config, plan[0])
+        if prepared is None:
+            return RunSummary()
+        return finish(prepared, [Outcome(**r) for r in results], started)
+    finally:
+        lock.release()
 
 
 def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, str, dict]],
@@ -116,9 +153,9 @@ def _accelerator(config: SegmentConfig) -> str:
     return {"gpu": "cuda"}.get(config.accelerator, config.accelerator)
 
 
-def _launched_externally() -> bool:
-    """True inside a rank started by torchrun (or another torch.distributed launcher)."""
-    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
+def _plain(jobs: Sequence[DocumentJob]) -> list[tuple[str, str, dict]]:
+    """Jobs as plain tuples: Fabric's launcher refuses frozen dataclasses in arguments."""
+    return [(j.name, str(j.path), asdict(j.key)) for j in jobs]
 
 
 def _size(path: Path) -> int:

@@ -11,6 +11,7 @@ be read is recorded with a one-line reason and the batch goes on.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,33 +59,66 @@ class RunSummary:
 
 def run(config: SegmentConfig, progress: Progress | None = None) -> RunSummary:
     """Segment every document under ``config.inputs`` into ``config.out``."""
+    if config.devices * config.num_nodes > 1 and launched_externally():
+        from planseg.infer.parallel import run_external
+
+        return run_external(config)  # every torchrun/SLURM rank calls run()
     started = time.perf_counter()
+    with OutputLock(Path(config.out) / STATE_DIR):
+        prepared = prepare(config)
+        outcomes = (_segment(config, prepared, progress) if prepared.todo else [])
+        return finish(prepared, outcomes, started)
+
+
+@dataclass
+class Prepared:
+    """A run's plan, made by the lock holder: what to do and what is already known."""
+
+    config: SegmentConfig
+    ledger: Ledger
+    coco_path: Path | None
+    summary: RunSummary
+    todo: list[DocumentJob]
+    sam: object = None  # the loaded model, reused by a single-process run
+
+
+def prepare(config: SegmentConfig) -> Prepared:
+    """Fold an interrupted run's receipts, discover and key documents, skip those done.
+    The caller holds the output folder's lock."""
     out = Path(config.out)
-    out.mkdir(parents=True, exist_ok=True)
-    with OutputLock(out / STATE_DIR):
-        ledger = Ledger(out)
-        coco_path = out / COCO_NAME if "coco" in config.export.formats else None
-        if ledger.absorb(coco_path):
-            log.info("recorded documents finished by an interrupted run")
-        loaded = _load_model(config)
-        summary = RunSummary(config_hash=config.settings_hash(), model={
-            "name": config.model, "arch": loaded.arch, "identity": loaded.sha256})
-        jobs = _jobs(config, loaded.sha256, summary)
-        todo = [j for j in jobs if config.force or not ledger.is_done(j.name, j.key)]
-        summary.skipped = [j.name for j in jobs if j not in todo]
-        if summary.skipped:
-            log.info("%d documents up to date, skipped", len(summary.skipped))
-        _write_config_if_changed(config, out / CONFIG_NAME)
-        outcomes = _segment(config, loaded, todo, ledger, coco_path, progress) if todo else []
-        ledger.absorb(coco_path)
-        _record(summary, outcomes)
-        ledger.forget([f["document"] for f in summary.failed])
-        summary.seconds = time.perf_counter() - started
-        atomic_write_json(out / RUN_NAME, summary.to_json(), indent=2)
+    ledger = Ledger(out)
+    coco_path = out / COCO_NAME if "coco" in config.export.formats else None
+    if ledger.absorb(coco_path):
+        log.info("recorded documents finished by an interrupted run")
+    loaded = _load_model(config)
+    summary = RunSummary(config_hash=config.settings_hash(), model={
+        "name": config.model, "arch": loaded.arch, "identity": loaded.sha256})
+    jobs = _jobs(config, loaded.sha256, summary)
+    todo = [j for j in jobs if config.force or not ledger.is_done(j.name, j.key)]
+    summary.skipped = [j.name for j in jobs if j not in todo]
+    if summary.skipped:
+        log.info("%d documents up to date, skipped", len(summary.skipped))
+    _write_config_if_changed(config, out / CONFIG_NAME)
+    return Prepared(config, ledger, coco_path, summary, todo, loaded.sam)
+
+
+def finish(prepared: Prepared, outcomes: list[Outcome], started: float) -> RunSummary:
+    """Fold the new receipts, record outcomes, write ``run.json``. The caller holds the lock."""
+    summary = prepared.summary
+    prepared.ledger.absorb(prepared.coco_path)
+    _record(summary, outcomes)
+    prepared.ledger.forget([f["document"] for f in summary.failed])
+    summary.seconds = time.perf_counter() - started
+    atomic_write_json(Path(prepared.config.out) / RUN_NAME, summary.to_json(), indent=2)
     log.info("done: %d documents segmented, %d skipped, %d failed; %d pages, %d polygons in "
              "%.1f s", len(summary.done), len(summary.skipped), len(summary.failed),
              summary.pages, summary.polygons, summary.seconds)
     return summary
+
+
+def launched_externally() -> bool:
+    """True inside a rank started by torchrun (or another torch.distributed launcher)."""
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
 def _load_model(config: SegmentConfig):
@@ -115,20 +149,21 @@ def _jobs(config: SegmentConfig, model_identity: str, summary: RunSummary) -> li
     return jobs
 
 
-def _segment(config: SegmentConfig, loaded, jobs: list[DocumentJob], ledger: Ledger,
-             coco_path: Path | None, progress: Progress | None) -> list[Outcome]:
+def _segment(config: SegmentConfig, prepared: Prepared,
+             progress: Progress | None) -> list[Outcome]:
     if config.devices > 1 or config.num_nodes > 1:
         from planseg.infer.parallel import segment_distributed
 
-        return segment_distributed(config, jobs, progress)
+        return segment_distributed(config, prepared.todo)
     from planseg.infer.parallel import segment_shard
 
     outcomes = []
     last_absorb = time.monotonic()
-    for outcome in segment_shard(config, loaded.sam, jobs, _device(config), progress):
+    for outcome in segment_shard(config, prepared.sam, prepared.todo, _device(config),
+                                 progress):
         outcomes.append(outcome)
         if time.monotonic() - last_absorb > ABSORB_EVERY_S:
-            ledger.absorb(coco_path)
+            prepared.ledger.absorb(prepared.coco_path)
             last_absorb = time.monotonic()
     return outcomes
 
