@@ -14,13 +14,7 @@ from typing import Literal
 from planseg.config import config_to_dict
 from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_json
-
-try:
-    from planseg.infer.amg import AmgConfig
-except ModuleNotFoundError as _exc:  # INTEGRATION: until the AMG module lands
-    if _exc.name != "planseg.infer.amg":
-        raise
-    from planseg.infer.generator import ReferenceAmgConfig as AmgConfig
+from planseg.infer.amg import AmgConfig
 
 DEFAULT_MODEL = "planseg-default"
 #: Bump when the same inputs and settings would give different outputs (ledger key).
