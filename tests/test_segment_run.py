@@ -161,3 +161,22 @@ def test_stale_lock_of_a_dead_process_is_taken_over(clean_run, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert "stale lock" in result.output
     assert not lock.exists()
+
+
+@pytest.mark.slow
+def test_changed_model_redoes_all_and_checkpoint_files_work(clean_run, tmp_path: Path) -> None:
+    from planseg.models.checkpoints import save_planseg_checkpoint
+    from planseg.models.registry import build_sam
+
+    inputs, out = copy_run(clean_run, tmp_path)
+    checkpoint = tmp_path / "other.pt"
+    save_planseg_checkpoint(checkpoint, build_sam("tiny", seed=7), "tiny", train_config={},
+                            metrics={})
+    result = runner.invoke(app, ["segment", str(inputs), "--out", str(out), "--model",
+                                 str(checkpoint), "--config", str(clean_run[2]), "--workers",
+                                 "0"])
+    assert result.exit_code == 0, result.output
+    summary = read_json(out / "run.json")
+    assert summary["documents"]["done"] == ["a.pdf", "sub/b.pdf"]
+    assert summary["model"]["identity"] != read_json(clean_run[1] / "run.json")["model"][
+        "identity"]
