@@ -44,6 +44,12 @@ class TileMask:
     record: dict[str, Any]
     cut: bool
 
+    @property
+    def box_xyxy(self) -> np.ndarray:
+        """Page-frame box (x0, y0, x1, y1), float64, exclusive end."""
+        x, y, w, h = mask_utils.toBbox(self.rle)
+        return np.array([x, y, x + w, y + h])
+
 
 def shift_mask_rle(mask: np.ndarray, x0: int, y0: int, page_w: int, page_h: int) -> dict:
     """COCO RLE over the ``page_w`` x ``page_h`` page of an HxW bool ``mask`` whose top-left
@@ -89,18 +95,57 @@ def merge_tile_masks(masks: Sequence[TileMask], tiles: Sequence[Tile],
                      duplicate_iou: float) -> list[Detection]:
     """One page's detections from all its tiles' masks (see the module docstring)."""
     ranked = sorted(masks, key=_rank)
-    whole: list[TileMask] = []
+    whole = _KeptMasks()
     for candidate in (m for m in ranked if not m.cut):
-        if not any(k.tile_index != candidate.tile_index for k in _duplicates(
-                candidate, whole, duplicate_iou)):
-            whole.append(candidate)
-    pieces = [m for m in ranked if m.cut and not _inside_any(m.rle, whole)]
+        if not any(k.tile_index != candidate.tile_index
+                   for k in whole.duplicates(candidate, duplicate_iou)):
+            whole.add(candidate)
+    pieces = [m for m in ranked if m.cut and not whole.contains(m)]
     for group in _join_pieces(pieces, tiles, duplicate_iou):
         rle = group[0].rle if len(group) == 1 else mask_utils.merge([m.rle for m in group])
         joined = TileMask(tile_index=-1, rle=rle, record=group[0].record, cut=False)
-        if not _inside_any(rle, whole) and not _duplicates(joined, whole, duplicate_iou):
-            whole.append(joined)
-    return sorted((_detection(m.rle, m.record) for m in whole), key=detection_order)
+        if not whole.contains(joined) and not whole.duplicates(joined, duplicate_iou):
+            whole.add(joined)
+    return sorted((_detection(m.rle, m.record) for m in whole.masks), key=detection_order)
+
+
+class _KeptMasks:
+    """Masks kept so far with their boxes, so each test only looks at overlapping boxes (an
+    A0 sheet has thousands of masks; all-pairs RLE comparisons would dominate)."""
+
+    def __init__(self) -> None:
+        self.masks: list[TileMask] = []
+        self._boxes = np.zeros((0, 4))
+
+    def add(self, mask: TileMask) -> None:
+        self.masks.append(mask)
+        self._boxes = np.vstack([self._boxes, mask.box_xyxy])
+
+    def near(self, mask: TileMask) -> list[TileMask]:
+        hits = _overlaps(mask.box_xyxy, self._boxes)
+        return [self.masks[i] for i in np.flatnonzero(hits)]
+
+    def duplicates(self, candidate: TileMask, threshold: float) -> list[TileMask]:
+        near = self.near(candidate)
+        if not near:
+            return []
+        ious = mask_utils.iou([candidate.rle], [k.rle for k in near], [0] * len(near))[0]
+        return [k for k, iou in zip(near, ious, strict=True) if iou >= threshold]
+
+    def contains(self, mask: TileMask) -> bool:
+        """True if ``mask`` lies mostly inside one kept mask."""
+        near = self.near(mask)
+        if not near:
+            return False
+        # With iscrowd=1 pycocotools divides the intersection by the first mask's area only.
+        contained = mask_utils.iou([mask.rle], [k.rle for k in near], [1] * len(near))[0]
+        return bool(np.max(contained) >= _CONTAINED)
+
+
+def _overlaps(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Which of ``boxes`` (Nx4 xyxy) overlap ``box`` with positive area."""
+    return ((boxes[:, 0] < box[2]) & (box[0] < boxes[:, 2])
+            & (boxes[:, 1] < box[3]) & (box[1] < boxes[:, 3]))
 
 
 def detections_from_records(records: Sequence[dict]) -> list[Detection]:
@@ -119,22 +164,6 @@ def _rank(mask: TileMask) -> tuple:
             mask.tile_index, tuple(mask.record["bbox"]))
 
 
-def _duplicates(candidate: TileMask, kept: Sequence[TileMask], threshold: float
-                ) -> list[TileMask]:
-    if not kept:
-        return []
-    ious = mask_utils.iou([candidate.rle], [k.rle for k in kept], [0] * len(kept))[0]
-    return [k for k, iou in zip(kept, ious, strict=True) if iou >= threshold]
-
-
-def _inside_any(rle: dict, kept: Sequence[TileMask]) -> bool:
-    if not kept:
-        return False
-    # With iscrowd=1 pycocotools divides the intersection by the first mask's area only.
-    contained = mask_utils.iou([rle], [k.rle for k in kept], [1] * len(kept))[0]
-    return bool(np.max(contained) >= _CONTAINED)
-
-
 def _join_pieces(pieces: Sequence[TileMask], tiles: Sequence[Tile],
                  threshold: float) -> list[list[TileMask]]:
     """Groups of pieces that agree inside the overlap of their tiles (union-find)."""
@@ -146,10 +175,11 @@ def _join_pieces(pieces: Sequence[TileMask], tiles: Sequence[Tile],
             i = parent[i]
         return i
 
+    boxes = np.array([p.box_xyxy for p in pieces]).reshape(-1, 4)
     for i, a in enumerate(pieces):
-        for j in range(i + 1, len(pieces)):
+        for j in np.flatnonzero(_overlaps(boxes[i], boxes)):
             b = pieces[j]
-            if a.tile_index != b.tile_index and _agree(a, b, tiles, threshold):
+            if j > i and a.tile_index != b.tile_index and _agree(a, b, tiles, threshold):
                 parent[root(j)] = root(i)
     groups: dict[int, list[TileMask]] = {}
     for i, piece in enumerate(pieces):
