@@ -14,6 +14,7 @@ import torch
 from segment_anything.modeling import Sam
 
 from planseg.export.evaluate import coco_metrics
+from planseg.infer.amg import AmgConfig, FastMaskGenerator
 from planseg.train.config import ValidationConfig
 from planseg.train.data import PageRecord
 from planseg.train.losses import mask_iou
@@ -45,17 +46,10 @@ def prompted_mean_iou(sam: Sam, views: PageViews, device: torch.device) -> float
     return float(torch.cat(ious).mean()) if ious else float("nan")
 
 
-def amg_generator(sam: Sam, config: ValidationConfig):
-    """planseg's FastMaskGenerator when available, else segment_anything's (drop-in)."""
+def amg_generator(sam: Sam, config: ValidationConfig) -> FastMaskGenerator:
+    """The generator ``planseg segment`` runs, with the validation's AMG settings."""
     options = {k: getattr(config, k) for k in
-               ("points_per_side", "pred_iou_thresh", "stability_score_thresh")
-               if getattr(config, k) is not None}
-    try:  # INTEGRATION: planseg.infer.amg is written in parallel
-        from planseg.infer.amg import AmgConfig, FastMaskGenerator
-    except ImportError:
-        from segment_anything import SamAutomaticMaskGenerator
-
-        return SamAutomaticMaskGenerator(sam, output_mode="coco_rle", **options)
+               ("points_per_side", "pred_iou_thresh", "stability_score_thresh")}
     return FastMaskGenerator(sam, AmgConfig(**options))
 
 
