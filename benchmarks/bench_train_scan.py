@@ -10,7 +10,7 @@ the AMG (class-agnostic COCOeval segm AP50) on held-out scan pages before and af
   ``prompts.use_boxes: true``, ``prompts.multimask_output: false``).
 
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
-[--model planseg-default] [--minutes 15] [--points-per-side 16]`` and copy the printed
+[--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]`` and copy the printed
 Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
 architecture name / checkpoint path with ``--model``).
 """
@@ -38,13 +38,13 @@ RECIPES = {
 }
 
 
-def make_data(work: Path, train_pages: int, val_docs: int) -> Path:
+def make_data(work: Path, train_pages: int, val_docs: int, dpi: float) -> Path:
     """DATA/train with ``train_pages`` annotated scan pages, DATA/val from other seeds."""
     data = work / "data"
     if (data / "val" / "annotations.json").exists():
         return data
-    generate(work / "synth-train", docs=train_pages, seed=11, style="scan")
-    generate(work / "synth-val", docs=val_docs, seed=12, style="scan")
+    generate(work / "synth-train", docs=train_pages, seed=11, style="scan", dpi=dpi)
+    generate(work / "synth-val", docs=val_docs, seed=12, style="scan", dpi=dpi)
     coco = json.loads((work / "synth-train/data/annotations.json").read_text())
     keep = sorted({a["image_id"] for a in coco["annotations"]})[:train_pages]
     coco["images"] = [i for i in coco["images"] if i["id"] in keep]
@@ -72,8 +72,9 @@ def main() -> None:
     parser.add_argument("--train-pages", type=int, default=20)
     parser.add_argument("--val-docs", type=int, default=6)
     parser.add_argument("--points-per-side", type=int, default=16)
+    parser.add_argument("--dpi", type=float, default=100.0, help="synth page resolution")
     args = parser.parse_args()
-    data = make_data(args.work, args.train_pages, args.val_docs)
+    data = make_data(args.work, args.train_pages, args.val_docs, args.dpi)
     validation = ValidationConfig(points_per_side=args.points_per_side)
     before = amg_ap50(args.model, data, validation)
     rows = [("before fine-tuning", before, 0.0, 0)]
