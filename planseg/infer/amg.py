@@ -49,6 +49,7 @@ from planseg.infer.amg_filters import (
     pad_masks,
     remove_small_regions_rles,
 )
+from planseg.infer.amg_window import WindowUpsampler, window_rle
 
 #: SamAutomaticMaskGenerator's own defaults, read from its signature (never restated here).
 REFERENCE_DEFAULTS: dict[str, Any] = {
@@ -90,6 +91,9 @@ class AmgConfig:
     upsample_batch: int = field(default=16, metadata={
         "help": "survivor masks upsampled to full resolution at once (bounds memory)"})
     bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast on CUDA"})
+    windowed_upsample: bool | None = field(default=None, metadata={
+        "help": "upsample each survivor only inside the window its logits can reach (exact "
+                "up to float rounding; one small matmul per mask); None: on for CPU only"})
 
     def resolved(self) -> dict[str, Any]:
         """SAM's parameters with None replaced by segment_anything's defaults."""
@@ -294,6 +298,12 @@ class FastMaskGenerator:
                             orig_size: tuple[int, ...]) -> MaskData:
         """Full-resolution masks of the survivors, chunk by chunk, as RLEs in the image frame."""
         p, thr = self.params, self.sam.mask_threshold
+        windowed = self.config.windowed_upsample
+        if windowed is None:
+            windowed = self.sam.device.type == "cpu"
+        if windowed and p["stability_score_thresh"] > 0.0 and p["stability_score_offset"] > 0:
+            return self._upsample_windowed(embedding, low, iou_preds, points, crop_box,
+                                           orig_size)
         orig_h, orig_w = orig_size
         data = MaskData(rles=[], boxes=torch.zeros(0, 4, dtype=torch.long),
                         iou_preds=torch.zeros(0), points=torch.zeros(0, 2, dtype=torch.float64),
@@ -315,3 +325,38 @@ class FastMaskGenerator:
                 points=points[chunk][keep][inside].cpu().double(),
                 stability_score=stab[keep][inside].cpu()))
         return data
+
+    def _upsample_windowed(self, embedding: ImageEmbedding, low: torch.Tensor,
+                           iou_preds: torch.Tensor, points: torch.Tensor, crop_box: list[int],
+                           orig_size: tuple[int, ...]) -> MaskData:
+        """As :meth:`_upsample_survivors`, one survivor at a time inside its active window."""
+        p, thr = self.params, self.sam.mask_threshold
+        offset, orig_h, orig_w = p["stability_score_offset"], orig_size[0], orig_size[1]
+        upsampler = WindowUpsampler(tuple(low.shape[-2:]), self.sam.image_encoder.img_size,
+                                    embedding.input_size, embedding.original_size,
+                                    low.device)
+        kept, rles, boxes, scores = [], [], [], []
+        for i in range(low.shape[0]):
+            window = upsampler.window(low[i], thr - offset)
+            if window is None:
+                continue
+            logits, row0, col0 = window
+            unions = (logits > thr - offset).sum(dtype=torch.int32)
+            stability = (logits > thr + offset).sum(dtype=torch.int32) / unions
+            if not bool(stability >= p["stability_score_thresh"]):
+                continue
+            mask = logits > thr
+            rows, cols = torch.nonzero(mask.any(1))[:, 0], torch.nonzero(mask.any(0))[:, 0]
+            boxes.append([col0 + int(cols[0]), row0 + int(rows[0]),
+                          col0 + int(cols[-1]), row0 + int(rows[-1])])
+            rles.append(window_rle(mask.cpu().numpy(), row0 + crop_box[1], col0 + crop_box[0],
+                                   orig_h, orig_w))
+            kept.append(i)
+            scores.append(float(stability))
+        box_t = torch.as_tensor(boxes, dtype=torch.long).reshape(-1, 4)
+        inside = ~is_box_near_crop_edge(box_t, crop_box, [0, 0, orig_w, orig_h])
+        index = torch.as_tensor(kept, dtype=torch.long)[inside]
+        return MaskData(rles=[r for r, ok in zip(rles, inside.tolist(), strict=True) if ok],
+                        boxes=box_t[inside], iou_preds=iou_preds.cpu()[index],
+                        points=points.cpu().double()[index],
+                        stability_score=torch.as_tensor(scores)[inside])
