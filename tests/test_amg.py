@@ -1,0 +1,193 @@
+"""planseg.infer.amg: FastMaskGenerator against segment_anything's SamAutomaticMaskGenerator.
+
+Model: the ``tiny`` architecture trained for 1400 steps on toy zoning pages
+(``tests/amg_toy.py``: point prompts, multimask, BCE + dice, IoU-head MSE). Random weights
+were tried first and rejected: their logits have a ~0.02 spread, so every candidate fails the
+stability filter (or, with thresholds forced to 0, one page-sized mask survives NMS) and an
+equivalence test would compare empty lists. The trained model gives zone-shaped masks with
+real predicted IoUs and stability scores on both sides of the thresholds, which is what the
+low-resolution prefilter has to get right. 600 steps (~20-60 s here) still left almost every
+candidate below the thresholds, so the model is trained once and kept in the pytest cache
+(or taken from $PLANSEG_TEST_AMG_WEIGHTS). On the loaded 2-core box the first training took
+over 10 minutes inside pytest: run the slow tests once to fill the cache. Thresholds are
+lowered (``TOY``) because a briefly trained model is less confident than SAM; both generators
+get the same parameters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+from pathlib import Path
+
+import amg_toy
+import numpy as np
+import pytest
+import torch
+from amg_toy import train_toy_sam, zoning_page
+from pycocotools import mask as mask_utils
+from segment_anything import SamAutomaticMaskGenerator
+
+from planseg.config import load_config
+from planseg.errors import ConfigError
+from planseg.infer.amg import SAM_PARAMETERS, AmgConfig, FastMaskGenerator, embed_image
+from planseg.infer.amg_filters import blank_point_mask
+from planseg.models.registry import build_sam
+
+TOY = dict(points_per_side=16, pred_iou_thresh=0.6, stability_score_thresh=0.85)
+PAGES = (100, 101, 102)
+
+
+TRAIN_STEPS = 1400
+
+
+@pytest.fixture(scope="session")
+def toy_sam(request: pytest.FixtureRequest) -> torch.nn.Module:
+    """The toy-trained tiny SAM; trained once (~1-2 min on 2 CPU cores), then loaded from the
+    pytest cache, keyed by the training code and step count."""
+    key = hashlib.sha256(Path(amg_toy.__file__).read_bytes() + str(TRAIN_STEPS).encode())
+    path = Path(request.config.cache.mkdir("planseg-amg-toy")) / f"{key.hexdigest()[:16]}.pt"
+    path = Path(os.environ.get("PLANSEG_TEST_AMG_WEIGHTS", path))   # pre-trained toy weights
+    if path.exists():
+        sam = build_sam("tiny", seed=0)
+        sam.load_state_dict(torch.load(path, weights_only=True))
+        return sam.eval()
+    sam = train_toy_sam("tiny", steps=TRAIN_STEPS)
+    torch.save(sam.state_dict(), path)
+    return sam
+
+
+def _match(a: list[dict], b: list[dict]) -> float:
+    """Fraction of ``a``'s masks that ``b`` has at mask IoU >= 0.9."""
+    if not a:
+        return 1.0
+    if not b:
+        return 0.0
+    ious = np.asarray(mask_utils.iou([r["segmentation"] for r in a],
+                                     [r["segmentation"] for r in b], [0] * len(b)))
+    return float((ious.max(axis=1) >= 0.9).mean())
+
+
+def _both(sam: torch.nn.Module, page: int, **params) -> tuple[list[dict], list[dict]]:
+    image, _ = zoning_page(page)
+    reference = SamAutomaticMaskGenerator(sam, output_mode="coco_rle", **params)
+    fast = FastMaskGenerator(sam, AmgConfig(**params, skip_blank_points=False))
+    return reference.generate(image), fast.generate(image)
+
+
+def test_none_means_the_library_default() -> None:
+    reference = SamAutomaticMaskGenerator(build_sam("tiny"))
+    resolved = AmgConfig().resolved()
+    for name in SAM_PARAMETERS:
+        if hasattr(reference, name):
+            assert resolved[name] == getattr(reference, name), name
+    signature = inspect.signature(SamAutomaticMaskGenerator.__init__).parameters
+    assert resolved["points_per_side"] == signature["points_per_side"].default
+    assert AmgConfig(pred_iou_thresh=0.5).resolved()["pred_iou_thresh"] == 0.5
+
+
+def test_bad_values_are_reported_together() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(AmgConfig, overrides={"points_per_batch": 0, "box_nms_thresh": -1,
+                                          "blank_white_level": 300})
+    text = str(info.value)
+    for key in ("points_per_batch", "box_nms_thresh", "blank_white_level"):
+        assert key in text
+
+
+def test_blank_points_are_exactly_those_on_white_paper() -> None:
+    image = np.full((100, 200, 3), 255, np.uint8)
+    image[:, 100:] = 250                     # off-white paper is still paper
+    image[20:40, 20:40] = (200, 60, 60)      # a coloured zone
+    image[70, 0:60] = 0                      # a thin black line
+    rng = np.random.default_rng(0)
+    image[60:100, 150:200] = rng.integers(150, 256, (40, 50, 3))   # textured scan area
+    points = np.array([[30, 30], [30, 72], [30, 76], [80, 10], [120, 50], [175, 80],
+                       [45, 30]], float)
+    blank = blank_point_mask(image, points, 3, white_level=230, max_std=6.0)
+    # zone, line within 3 px, line 6 px away, paper, off-white paper, texture, zone edge
+    assert blank.tolist() == [False, False, True, True, True, False, True]
+
+
+def test_generator_skips_only_blank_grid_points(toy_sam: torch.nn.Module) -> None:
+    image, masks = zoning_page(101)
+    fast = FastMaskGenerator(toy_sam, AmgConfig(points_per_side=16))
+    points = fast._crop_points(image, 0)
+    grid = fast.point_grids[0] * np.array([[image.shape[1], image.shape[0]]])
+    skipped = {tuple(p) for p in grid} - {tuple(p) for p in points}
+    assert fast.blank_points_skipped == len(skipped) > 0
+    for x, y in skipped:   # a skipped point is on paper and at least 2 px from any ink
+        window = image[max(int(y) - 2, 0):int(y) + 3, max(int(x) - 2, 0):int(x) + 3]
+        assert window.min() >= 230
+    ink = image.min(axis=2) < 230
+    kept_on_ink = [p for p in points if ink[int(p[1]), int(p[0])]]
+    on_ink = [p for p in grid if ink[int(p[1]), int(p[0])]]
+    assert len(kept_on_ink) == len(on_ink)
+
+
+@pytest.mark.slow
+def test_matches_segment_anything(toy_sam: torch.nn.Module) -> None:
+    """>= 95% of reference masks found by planseg at mask IoU >= 0.9, and the converse."""
+    total_ref = total_out = 0
+    for page in PAGES:
+        ref, out = _both(toy_sam, page, **TOY)
+        assert _match(ref, out) >= 0.95 and _match(out, ref) >= 0.95, page
+        total_ref, total_out = total_ref + len(ref), total_out + len(out)
+    assert total_ref >= 6 and total_out >= 6   # the comparison is not between empty lists
+
+
+@pytest.mark.slow
+def test_identical_records_without_prefilter(toy_sam: torch.nn.Module) -> None:
+    """With the low-res stability prefilter disabled the records equal the reference's."""
+    image, _ = zoning_page(PAGES[0])
+    ref = SamAutomaticMaskGenerator(toy_sam, output_mode="coco_rle", **TOY).generate(image)
+    fast = FastMaskGenerator(toy_sam, AmgConfig(**TOY, skip_blank_points=False,
+                                                stability_prefilter_margin=1.0))
+    out = fast.generate(image)
+    assert len(out) == len(ref) > 0
+    for r, o in zip(ref, out, strict=True):
+        assert o["segmentation"] == r["segmentation"]
+        assert o["bbox"] == r["bbox"] and o["area"] == r["area"]
+        assert o["crop_box"] == r["crop_box"] and o["point_coords"] == r["point_coords"]
+        assert o["predicted_iou"] == pytest.approx(r["predicted_iou"], abs=1e-6)
+        assert o["stability_score"] == pytest.approx(r["stability_score"], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_crop_layers_and_small_region_postprocessing(toy_sam: torch.nn.Module) -> None:
+    params = dict(TOY, points_per_side=8, crop_n_layers=1, min_mask_region_area=40)
+    ref, out = _both(toy_sam, PAGES[1], **params)
+    assert len(ref) > 0
+    assert _match(ref, out) >= 0.95 and _match(out, ref) >= 0.95
+    assert {tuple(r["crop_box"]) for r in out} <= {tuple(r["crop_box"]) for r in ref} | {
+        (0, 0, 256, 256)}
+
+
+@pytest.mark.slow
+def test_blank_skip_keeps_the_zones(toy_sam: torch.nn.Module) -> None:
+    image, _ = zoning_page(PAGES[2])
+    ref = SamAutomaticMaskGenerator(toy_sam, output_mode="coco_rle", **TOY).generate(image)
+    fast = FastMaskGenerator(toy_sam, AmgConfig(**TOY))
+    out = fast.generate(image)
+    assert fast.blank_points_skipped > 0
+    assert _match(ref, out) >= 0.95 and _match(out, ref) >= 0.95
+
+
+@pytest.mark.slow
+def test_reused_embedding_gives_the_same_masks(toy_sam: torch.nn.Module) -> None:
+    image, _ = zoning_page(PAGES[0])
+    fast = FastMaskGenerator(toy_sam, AmgConfig(**TOY))
+    direct = fast.generate(image)
+    reused = fast.generate(image, embedding=embed_image(toy_sam, image))
+    assert [r["segmentation"] for r in reused] == [r["segmentation"] for r in direct]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bf16_on_cuda_matches_fp32(toy_sam: torch.nn.Module) -> None:
+    sam = toy_sam.to("cuda")
+    image, _ = zoning_page(PAGES[0])
+    fp32 = FastMaskGenerator(sam, AmgConfig(**TOY, bf16=False)).generate(image)
+    bf16 = FastMaskGenerator(sam, AmgConfig(**TOY, bf16=True)).generate(image)
+    toy_sam.to("cpu")
+    assert _match(fp32, bf16) >= 0.9 and _match(bf16, fp32) >= 0.9
