@@ -24,6 +24,10 @@ from planseg.ingest.documents import Document, open_document
 
 log = logging.getLogger(__name__)
 
+#: Largest page whose image is rendered for fill colours and previews. Export's colour and
+#: vectorising steps hold several page-sized int64 arrays for a page-sized mask (an A0 sheet
+#: at 300 DPI, 140 Mpx, peaked at 5.7 GiB), so beyond this the page goes without.
+IMAGE_BUDGET_PX = 50_000_000
 _OPEN: list[Document] = []  # this process's most recently used document (workers reuse it)
 
 
@@ -72,10 +76,10 @@ def export_page(path: Path, document: str, page_index: int, dpi: float, max_pixe
     doc = cached_document(path)
     width_px, height_px = page_pixel_size(doc, page_index, dpi)
     pixel_to_pdf, _ = page_transforms(doc, page_index, dpi)
-    # The image only feeds fill colours and previews; a page over the pixel budget goes
-    # without rather than exhausting memory.
+    # The image only feeds fill colours and previews; a page over the budget goes without
+    # rather than exhausting memory.
     image = (render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels).image
-             if math.prod((width_px, height_px)) <= max_pixels else None)
+             if math.prod((width_px, height_px)) <= min(max_pixels, IMAGE_BUDGET_PX) else None)
     page = PageMasks(document=document, page_number=page_index + 1, width_px=width_px,
                      height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
                      georef=read_georef(doc, page_index), words=page_words(doc, page_index),
