@@ -118,9 +118,11 @@ def test_changed_setting_redoes_all_and_force_redoes_all(clean_run, tmp_path: Pa
     assert read_json(out / "run.json")["documents"]["done"] == ["a.pdf", "sub/b.pdf"]
     assert output_files(out) == output_files(clean_run[1])  # same bytes: deterministic
     other = write_fast_config(tmp_path, "export:\n  min_area_px: 64\n")
-    result = segment(inputs, out, other)
+    result = segment(inputs, out, other, "--previews")
     assert result.exit_code == 0, result.output
     assert read_json(out / "run.json")["documents"]["done"] == ["a.pdf", "sub/b.pdf"]
+    previews = sorted(p.relative_to(out).as_posix() for p in (out / "previews").rglob("*.png"))
+    assert previews == ["previews/a-p1.png", "previews/a-p2.png", "previews/sub/b-p1.png"]
 
 
 @pytest.mark.slow
