@@ -22,7 +22,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planseg.errors import PlansegError
+from planseg.errors import ConfigError, PlansegError
 from planseg.infer.config import SegmentConfig
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger
 from planseg.infer.lock import OutputLock
@@ -150,6 +150,10 @@ def _log_options() -> dict:
 
 
 def _accelerator(config: SegmentConfig) -> str:
+    import torch
+
+    if config.accelerator == "gpu" and not torch.cuda.is_available():
+        raise ConfigError("accelerator: gpu asked for but no CUDA device is available")
     return {"gpu": "cuda"}.get(config.accelerator, config.accelerator)
 
 
