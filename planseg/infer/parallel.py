@@ -136,6 +136,11 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
     outcomes = [asdict(o) for o in segment_shard(config, sam, mine, str(fabric.device))]
     gathered: list[list[dict] | None] = [None] * fabric.world_size
     dist.all_gather_object(gathered, outcomes)
+    # Leave together and tear gloo down before the process exits: exiting while a peer's
+    # gloo threads are still live aborted a spawned rank now and then ("terminate called
+    # without an active exception").
+    dist.barrier()
+    dist.destroy_process_group()
     return [o for part in gathered for o in (part or [])]
 
 
