@@ -90,13 +90,7 @@ def _register() -> None:
     import importlib
 
     for name in _COMMANDS:
-        try:  # INTEGRATION: while the command modules are written in parallel
-            module = importlib.import_module(f"planseg.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"planseg.cli.{name}":
-                raise
-            continue
-        module.register(app)
+        importlib.import_module(f"planseg.cli.{name}").register(app)
 
 
 _register()

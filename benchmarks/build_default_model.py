@@ -1,0 +1,116 @@
+"""Rebuild the embedded default model ``planseg-default`` from scratch, on a CPU.
+
+Recipe: ``planseg synth`` pages of both styles (vector and scan) -> ``planseg train`` of the
+``small`` architecture from random initialisation within a time budget -> the best checkpoint
+(by AMG AP on held-out pages) stored as fp16 in ``planseg/models/weights/planseg-default.pt``
+with this recipe inside it. Run from the repository root::
+
+    .venv/bin/python benchmarks/build_default_model.py --work /tmp/default-model --minutes 35
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "planseg" / "models" / "weights" / "planseg-default.pt"
+SYNTH = [  # (subfolder, docs, seed, style)
+    ("vector", 48, 101, "vector"),
+    ("scan", 24, 202, "scan"),
+]
+DPI = 72
+
+
+def planseg(*args: str) -> None:
+    """Run one planseg command in a subprocess, failing loudly."""
+    command = [sys.executable, "-m", "planseg", *args]
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def merge_datasets(parts: list[Path], out: Path) -> dict[str, int]:
+    """Merge several ``synth --val-fraction`` layouts into one train/val layout (ids renumbered)."""
+    counts = {}
+    for split in ("train", "val"):
+        merged = {"images": [], "annotations": [], "categories": None}
+        (out / split / "images").mkdir(parents=True, exist_ok=True)
+        for part in parts:
+            coco = json.loads((part / split / "annotations.json").read_text())
+            merged["categories"] = coco["categories"]
+            id_map = {}
+            for image in coco["images"]:
+                new_name = f"{part.name}-{image['file_name']}"
+                shutil.copy(part / split / "images" / image["file_name"],
+                            out / split / "images" / new_name)
+                id_map[image["id"]] = len(merged["images"]) + 1
+                merged["images"].append({**image, "id": id_map[image["id"]],
+                                         "file_name": new_name,
+                                         "pdf": f"{part.name}/{image['pdf']}"})
+            for ann in coco["annotations"]:
+                merged["annotations"].append({**ann, "id": len(merged["annotations"]) + 1,
+                                              "image_id": id_map[ann["image_id"]]})
+        (out / split / "annotations.json").write_text(json.dumps(merged))
+        counts[split] = len(merged["images"])
+    return counts
+
+
+TRAIN_CONFIG = {
+    "batch_size": 4,
+    "num_epochs": 200,
+    "seed": 0,
+    "dataset": {"crops_per_page": 1, "max_instances": 16},
+    "optim": {"learning_rate": 1e-3, "scheduler": "cosine", "warmup_steps": 50,
+              "min_lr": 1e-5},
+    "validation": {"eval_interval": 4, "max_pages": 6, "points_per_side": 16},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=35.0)
+    args = parser.parse_args()
+    started = time.time()
+    parts = []
+    for name, docs, seed, style in SYNTH:
+        planseg("synth", str(args.work / name), "--docs", str(docs), "--seed", str(seed),
+                "--dpi", str(DPI), "--style", style, "--val-fraction", "0.1")
+        parts.append(args.work / name)
+    counts = merge_datasets(parts, args.work / "data")
+    config = {**TRAIN_CONFIG, "max_minutes": args.minutes}
+    (args.work / "train.yaml").write_text(yaml.safe_dump(config))
+    planseg("train", "--data", str(args.work / "data"), "--out", str(args.work / "run"),
+            "--model", "small", "--accelerator", "cpu", "--config", str(args.work / "train.yaml"))
+    store(args, config, counts, time.time() - started)
+
+
+def store(args: argparse.Namespace, config: dict, counts: dict[str, int], seconds: float) -> None:
+    """Save best.pt as the fp16 embedded default, with its recipe."""
+    from planseg.models.checkpoints import load_model, save_planseg_checkpoint
+
+    best = load_model(args.work / "run" / "best.pt")
+    recipe = {
+        "command": "python benchmarks/build_default_model.py --work DIR "
+                   f"--minutes {args.minutes:g}",
+        "synth": [{"docs": d, "seed": s, "style": st, "dpi": DPI} for _, d, s, st in SYNTH],
+        "pages": counts, "train_config": config, "seconds": round(seconds),
+        "note": "suits clean planning-map styles; fine-tune a SAM checkpoint with "
+                "`planseg train` for real work",
+    }
+    save_planseg_checkpoint(TARGET, best.sam, best.arch,
+                            train_config=best.meta.get("train_config", {}),
+                            metrics=best.meta.get("metrics", {}), extra={"recipe": recipe},
+                            half=True)
+    print(f"wrote {TARGET} ({TARGET.stat().st_size / 1e6:.1f} MB) in {seconds / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()
