@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -45,7 +45,7 @@ class PlansegGroup(TyperGroup):
             ctx.exit(int(exc.exit_code))
 
 
-class LogFormatChoice(str, Enum):
+class LogFormatChoice(StrEnum):
     """Values of ``--log-format``."""
 
     text = "text"
