@@ -22,6 +22,12 @@ from planseg.errors import OutputError
 _CHUNK = 1 << 20
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success move it over ``path`` atomically.
@@ -38,6 +44,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:  # durability before the rename makes it visible
             os.fsync(handle.fileno())
+        # mkstemp creates 0600; outputs get the usual 0666 & ~umask so GIS servers can read them
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -46,3 +46,12 @@ def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
     data = os.urandom(3 << 20)
     (tmp_path / "b").write_bytes(data)
     assert sha256_file(tmp_path / "b") == hashlib.sha256(data).hexdigest()
+
+
+def test_outputs_get_umask_permissions_not_mkstemps(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
