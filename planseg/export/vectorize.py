@@ -78,7 +78,13 @@ def rle_to_geometry(rle: dict, config: VectorizeConfig | None = None) -> Areal |
     if box is None:
         return None
     crop = decode_rle_box(rle, box, counts=counts)
-    return mask_to_geometry(crop, offset_xy_px=(box[0], box[1]), config=config)
+    geometry = mask_to_geometry(crop, offset_xy_px=(box[0], box[1]), config=config)
+    height, width = rle["size"]
+    if geometry is None or geometry.within(shapely.box(0, 0, width, height)):
+        return geometry
+    # a mitred half-pixel buffer after simplification can poke past the page edge by ~2 px
+    return clean_geometry(shapely.clip_by_rect(geometry, 0, 0, width, height),
+                          config or VectorizeConfig())
 
 
 def mask_to_geometry(mask: np.ndarray, *, offset_xy_px: tuple[int, int] = (0, 0),
