@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
+import pymupdf
 import pyproj
 
 from planseg.ingest.documents import Document
@@ -124,7 +125,12 @@ def read_georef(doc: Document, page_index: int) -> PageGeoref | None:
 
     page = doc.load_page(page_index)
     for reader in (georef_iso.read_viewports, georef_ogc.read_viewports):
-        viewports = reader(doc.pdf, page.xref, page_index)
+        try:
+            viewports = reader(doc.pdf, page.xref, page_index)
+        except pymupdf.mupdf.FzErrorBase as exc:  # a damaged page dictionary: like no georef
+            log.warning("%s page %d: unreadable georeferencing ignored (%s)",
+                        doc.path, page_index + 1, " ".join(str(exc).split()))
+            continue
         if viewports:
             return PageGeoref(viewports)
     log.debug("%s page %d: not georeferenced", doc.path, page_index + 1)
