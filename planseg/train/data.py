@@ -162,7 +162,11 @@ def load_coco(ann_path: Path, images_dir: Path, *, keep_negatives: bool, problem
         return []
     images = _check_images(coco["images"], Path(images_dir), problems)
     per_image: dict[int, list[tuple[int, dict, tuple]]] = {i: [] for i in images}
-    for ann in coco.get("annotations") or []:
+    annotations = coco.get("annotations") or []
+    if not isinstance(annotations, list):
+        problems.append(f"{ann_path}: 'annotations' is not a list")
+        annotations = []
+    for ann in annotations:
         checked = _check_annotation(ann, images, problems)
         if checked is not None:
             per_image[ann["image_id"]].append(checked)
@@ -234,7 +238,8 @@ def _check_annotation(ann: dict, images: dict[int, tuple[dict, Path]],
     """(ann id, compressed RLE, bbox xywh) or None after recording the problem."""
     ann_id = ann.get("id") if isinstance(ann, dict) else None
     where = f"annotation {ann_id} (image {ann.get('image_id') if isinstance(ann, dict) else '?'})"
-    if not isinstance(ann, dict) or ann.get("image_id") not in images:
+    if not isinstance(ann, dict) or not isinstance(ann.get("image_id"), int) \
+            or ann["image_id"] not in images:
         if isinstance(ann, dict) and not isinstance(ann.get("image_id"), int):
             problems.append(f"{where}: no integer image_id")
         return None  # annotations of refused/missing images: that image's problem says why
@@ -246,7 +251,8 @@ def _check_annotation(ann: dict, images: dict[int, tuple[dict, Path]],
     if rle is None:
         return None
     bbox = ann.get("bbox") or [float(v) for v in mask_utils.toBbox(rle)]
-    if len(bbox) != 4 or not all(isinstance(v, (int, float)) for v in bbox):
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 \
+            or not all(isinstance(v, (int, float)) for v in bbox):
         problems.append(f"{where}: bbox {bbox!r} is not [x, y, w, h]")
         return None
     x, y, bw, bh = map(float, bbox)
