@@ -94,9 +94,16 @@ def main() -> None:
 
 def store(args: argparse.Namespace, config: dict, counts: dict[str, int], seconds: float) -> None:
     """Save best.pt as the fp16 embedded default, with its recipe."""
+    import torch
+
     from planseg.models.checkpoints import load_model, save_planseg_checkpoint
 
     best = load_model(args.work / "run" / "best.pt")
+    if not best.meta.get("metrics", {}).get("val_ap"):
+        # no validation reached AMG AP > 0 (an under-trained model passes none of SAM's default
+        # filters), so best-by-AP carries no signal: ship the last, most-trained weights
+        state = torch.load(args.work / "run" / "last.ckpt", weights_only=True)["model"]
+        best.sam.load_state_dict({k.removeprefix("sam."): v for k, v in state.items()})
     recipe = {
         "command": "python benchmarks/build_default_model.py --work DIR "
                    f"--minutes {args.minutes:g}",
