@@ -42,7 +42,11 @@ def output_stem(document: str) -> PurePosixPath:
     """Relative output path of a document without its extension: ``a/b/plan.pdf`` ->
     ``a/b/plan``."""
     path = PurePosixPath(document)
-    return path.with_suffix("") if path.suffix else path
+    stem = path.with_suffix("") if path.suffix else path
+    if stem.name in ("", ".", ".."):  # "..pdf" would otherwise name the folder above --out
+        stem = path
+    # no part may climb out of (or be) the output folder, however the name was made
+    return PurePosixPath(*("_" if part in ("/", ".", "..") else part for part in stem.parts))
 
 
 def preview_path(out_dir: Path, document: str, page_number: int) -> Path:
