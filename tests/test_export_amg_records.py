@@ -18,12 +18,11 @@ from planseg.export.types import Detection, PageMasks
 
 @pytest.fixture(scope="module")
 def amg_records() -> tuple[np.ndarray, list[dict]]:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from segment_anything import SamAutomaticMaskGenerator
 
     from planseg.models.registry import build_sam
 
-    torch.set_num_threads(1)
     image = np.full((96, 128, 3), 255, np.uint8)
     image[10:60, 10:70] = (200, 60, 60)
     image[40:90, 60:120] = (60, 60, 200)

@@ -103,8 +103,10 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data, two_epochs, t
     out = tmp_path / "killed"
     common = ["--data", str(data), "--out", str(out), "--model", "tiny", "--accelerator", "cpu",
               "--epochs", "2", "--config", str(_fast_file(tmp_path))]
+    # bitwise equality needs the same float reduction order as the in-process baseline
+    env = {**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())}
     process = subprocess.Popen(_cli(*common), stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 120
     while not (out / "last.ckpt").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -113,7 +115,7 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(data, two_epochs, t
     assert (out / "last.ckpt").exists()
     assert _samples(out) == [5]  # killed before epoch 2 ended
     done = subprocess.run(_cli(*common, "--resume"), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     expected, got = _model_state(two_epochs[0]), _model_state(out)
     assert all(torch.equal(expected[k], got[k]) for k in expected)
