@@ -57,6 +57,20 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
+def remove_stale_temp_files(folder: Path) -> int:
+    """Delete temp files that :func:`atomic_path` left behind when a writer was killed (-9).
+
+    Only call this while holding the folder's lock: a live writer's temp file looks the same.
+    Returns the number of files removed.
+    """
+    removed = 0
+    for stale in Path(folder).rglob(".*.tmp"):
+        if stale.is_file() and not stale.is_symlink():
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:

@@ -55,3 +55,15 @@ def test_outputs_get_umask_permissions_not_mkstemps(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_stale_temp_files_of_a_killed_writer_are_removed(tmp_path: Path) -> None:
+    from planseg.fsio import remove_stale_temp_files
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / ".doc.geojson.abc123.tmp").write_text("half")
+    (tmp_path / ".run.json.x.tmp").write_text("half")
+    atomic_write_text(tmp_path / "run.json", "whole")
+    (tmp_path / "notes.tmp").write_text("not ours: no leading dot")
+    assert remove_stale_temp_files(tmp_path) == 2
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["notes.tmp", "run.json"]

@@ -21,7 +21,7 @@ import yaml
 from planseg import __version__
 from planseg.config import config_to_dict, write_resolved_config
 from planseg.errors import ConfigError, InputError
-from planseg.fsio import atomic_write_json, sha256_file
+from planseg.fsio import atomic_write_json, remove_stale_temp_files, sha256_file
 from planseg.infer.config import DEFAULT_MODEL, SegmentConfig
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger
 from planseg.infer.lock import OutputLock
@@ -86,6 +86,8 @@ def prepare(config: SegmentConfig) -> Prepared:
     """Fold an interrupted run's receipts, discover and key documents, skip those done.
     The caller holds the output folder's lock."""
     out = Path(config.out)
+    if remove_stale_temp_files(out):
+        log.info("removed temp files left by an interrupted run")
     ledger = Ledger(out)
     coco_path = out / COCO_NAME if "coco" in config.export.formats else None
     if ledger.absorb(coco_path):
