@@ -57,8 +57,9 @@ class SegmentConfig:
         "help": "planseg-default, a registry architecture or a checkpoint path"})
     dpi: float = field(default=150.0, metadata={"help": "page raster resolution"})
     max_pixels: int = field(default=200_000_000, metadata={
-        "help": "largest raster rendered at once (a tile, or a page image for colours and "
-                "previews); larger pages are tiled, never rendered whole"})
+        "help": "pixel budget of one page at --dpi: larger pages are refused before any "
+                "rendering (they would be segmented tile by tile, but merging and exporting "
+                "their masks grows with the page); A0 at 300 DPI is 139 Mpx"})
     workers: int | None = field(default=None, metadata={
         "help": "render/export worker processes per device process; 0: all in-process; "
                 "unset: min(4, CPUs)"})

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from planseg.errors import InputError, OutputError
+from planseg.errors import InputError, OutputError, PageTooLargeError
 from planseg.infer.config import SegmentConfig
 from planseg.infer.generator import MaskGenerator
 from planseg.infer.ledger import DocumentKey, Ledger, LedgerEntry
@@ -184,8 +184,14 @@ class Pipeline:
 
         document = cached_document(doc.job.path)
         doc.page_count = document.page_count
+        budget = self.config.max_pixels
         for page_index in range(document.page_count):
             width_px, height_px = page_pixel_size(document, page_index, self.config.dpi)
+            if width_px * height_px > budget:  # before any tile is rendered: refused in ms
+                raise PageTooLargeError(
+                    f"page {page_index + 1} would be {width_px} x {height_px} px at "
+                    f"{self.config.dpi:g} DPI, over the pixel budget of {budget} px; lower "
+                    "--dpi or raise max_pixels", path=doc.job.path)
             doc.tiles[page_index] = page_tiles(width_px, height_px, self.config.tiling)
         doc.planned = True
         return sorted(doc.tiles.items())
