@@ -1,5 +1,5 @@
 """The pipeline's work units that run in worker processes (no torch): render a tile, export a
-page, write a finished document's files.
+page, write a finished document's files (with :mod:`planseg.export.document`).
 
 Each function takes and returns small picklable values: a tile's pixels go to the device
 process, a page's RLE detections go to an export worker which renders the page image itself
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from planseg.export.config import ExportConfig
-from planseg.export.document import output_stem
+from planseg.export.document import DocumentExport, number_features, output_stem
+from planseg.export.document import write_document as export_document_files
 from planseg.export.features import PageFeature, page_features
 from planseg.export.types import Detection, PageMasks
 from planseg.ingest.documents import Document, open_document
@@ -98,44 +99,12 @@ def export_page(path: Path, document: str, page_index: int, dpi: float, max_pixe
     return result
 
 
-@dataclass
-class DocumentFiles:
-    """What :func:`write_document` wrote: paths, polygon count and the COCO part."""
-
-    paths: list[Path]
-    polygons: int
-    coco: dict | None
-
-
 def write_document(pages: list[PageExport], config: ExportConfig,
-                   out_dir: Path) -> DocumentFiles:
-    """Write one document's GeoJSON / GeoPackage (atomic) from its vectorised pages, in
-    page order; feature ids run 1.. through the document, as ``export_document`` numbers
-    them. Returns the document's COCO part when "coco" is among the formats."""
-    from planseg.export.coco import document_coco
-    from planseg.export.crs import resolve_frame
-    from planseg.export.geojson import feature_collection, write_geojson
-
-    masks = [p.page for p in pages]
-    features = [p.features for p in pages]
-    next_id = 1
-    for page_features_ in features:
-        for feature in page_features_:
-            feature.id = next_id
-            next_id += 1
-    stem = out_dir / output_stem(masks[0].document)
-    paths = [path for p in pages for path in p.paths]
-    if "geojson" in config.formats:
-        target = stem.with_name(stem.name + ".geojson")
-        write_geojson(target, feature_collection(masks, features,
-                                                 resolve_frame(config.crs, masks)))
-        paths.append(target)
-    if "gpkg" in config.formats:
-        from planseg.export.crs import resolve_frame as frame_of
-        from planseg.export.gpkg import write_gpkg
-
-        target = stem.with_name(stem.name + ".gpkg")
-        write_gpkg(target, masks, features, frame_of(config.crs, masks, native=True))
-        paths.append(target)
-    coco = document_coco(masks, features) if "coco" in config.formats else None
-    return DocumentFiles(paths=paths, polygons=next_id - 1, coco=coco)
+                   out_dir: Path) -> DocumentExport:
+    """Write one document's formats from its exported pages (in page order) with the export
+    stage's writer; feature ids run 1.. through the document. The returned paths include
+    the pages' previews."""
+    features = number_features([page.features for page in pages])
+    result = export_document_files([page.page for page in pages], features, out_dir, config)
+    result.paths[:0] = [path for page in pages for path in page.paths]
+    return result
