@@ -93,9 +93,9 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(reference, tmp_path: Path
     started = time.monotonic()
     if moment == "first-document-written":
         _run_and_kill(inputs, out, config, lambda o: any(o.glob("*.geojson")))
-    else:  # after start-up and some pages: in the middle of a document most likely
-        _run_and_kill(inputs, out, config, lambda o: len(list(o.glob("*.geojson"))) >= 2
-                      or time.monotonic() - started > 12)
+    else:  # after start-up (lock taken) and some pages: in the middle of a document likely
+        _run_and_kill(inputs, out, config, lambda o: (o / ".planseg" / "lock").exists() and (
+            len(list(o.glob("*.geojson"))) >= 2 or time.monotonic() - started > 12))
     assert (out / ".planseg" / "lock").exists()  # the killed run could not clean up
     result = segment(inputs, out, config, "--workers", "0")
     assert result.exit_code == 0, result.output
