@@ -182,3 +182,32 @@ def test_changed_model_redoes_all_and_checkpoint_files_work(clean_run, tmp_path:
     assert summary["documents"]["done"] == ["a.pdf", "sub/b.pdf"]
     assert summary["model"]["identity"] != read_json(clean_run[1] / "run.json")["model"][
         "identity"]
+
+
+def test_checkpoint_amg_defaults_fill_only_unset_settings(tmp_path: Path) -> None:
+    """A checkpoint's calibrated ``amg_defaults`` replace SAM's thresholds the user left
+    unset (a random tiny SAM passes none of SAM's 0.88/0.95 filters, all of 0/0), and an
+    explicit setting still wins."""
+    from planseg.models.checkpoints import save_planseg_checkpoint
+    from planseg.models.registry import build_sam
+
+    write_plan_pdf(tmp_path / "in" / "a.pdf", seed=1)
+    checkpoint = tmp_path / "calibrated.pt"
+    save_planseg_checkpoint(checkpoint, build_sam("tiny", seed=0), "tiny", train_config={},
+                            metrics={}, extra={"amg_defaults": {
+                                "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}})
+    plain = tmp_path / "plain.yaml"
+    plain.write_text("dpi: 50\namg:\n  points_per_side: 4\n")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("dpi: 50\namg:\n  points_per_side: 4\n  pred_iou_thresh: 0.88\n"
+                      "  stability_score_thresh: 0.95\n")
+    polygons = {}
+    for name, config in (("plain", plain), ("strict", strict)):
+        result = runner.invoke(app, ["segment", str(tmp_path / "in"), "--out",
+                                     str(tmp_path / name), "--model", str(checkpoint),
+                                     "--config", str(config), "--workers", "0"])
+        assert result.exit_code == 0, result.output
+        polygons[name] = read_json(tmp_path / name / "run.json")["polygons"]
+    assert polygons["plain"] > 0 and polygons["strict"] == 0, polygons
+    resolved = (tmp_path / "plain" / "config.yaml").read_text()
+    assert "pred_iou_thresh: 0.0" in resolved and "stability_score_thresh: 0.0" in resolved

@@ -120,7 +120,7 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
                log_options: dict | None = None) -> list[dict]:
     import torch.distributed as dist
 
-    from planseg.models.checkpoints import load_model
+    from planseg.infer.run import load_segment_model
 
     if log_options is not None:  # a spawned process starts without the CLI's log set-up
         from planseg.logs import setup_logging
@@ -132,7 +132,7 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
     jobs = [DocumentJob(name, Path(path), DocumentKey(**key)) for name, path, key in plain_jobs]
     mine = shard(jobs, fabric.global_rank, fabric.world_size)
     log.info("rank %d/%d: %d documents", fabric.global_rank, fabric.world_size, len(mine))
-    sam = load_model(config.model).sam
+    sam = load_segment_model(config, announce=False).sam
     outcomes = [asdict(o) for o in segment_shard(config, sam, mine, str(fabric.device))]
     gathered: list[list[dict] | None] = [None] * fabric.world_size
     dist.all_gather_object(gathered, outcomes)

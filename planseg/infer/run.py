@@ -22,6 +22,7 @@ from planseg import __version__
 from planseg.config import config_to_dict, write_resolved_config
 from planseg.errors import ConfigError, InputError
 from planseg.fsio import atomic_write_json, remove_stale_temp_files, sha256_file
+from planseg.infer.amg import SAM_PARAMETERS
 from planseg.infer.config import DEFAULT_MODEL, SegmentConfig
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger
 from planseg.infer.lock import OutputLock
@@ -92,7 +93,7 @@ def prepare(config: SegmentConfig) -> Prepared:
     coco_path = out / COCO_NAME if "coco" in config.export.formats else None
     if ledger.absorb(coco_path):
         log.info("recorded documents finished by an interrupted run")
-    loaded = _load_model(config)
+    loaded = load_segment_model(config)
     summary = RunSummary(config_hash=config.settings_hash(), model={
         "name": config.model, "arch": loaded.arch, "identity": loaded.sha256})
     jobs = _jobs(config, loaded.sha256, summary)
@@ -123,13 +124,25 @@ def launched_externally() -> bool:
     return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
-def _load_model(config: SegmentConfig):
+def load_segment_model(config: SegmentConfig, *, announce: bool = True):
+    """Load ``config.model`` and fill the AMG settings the user left unset (None) from the
+    checkpoint's calibrated ``amg_defaults``, if it has them: SAM's default thresholds
+    (0.88 / 0.95) suit SAM's own IoU head, not every fine-tuned model's. ``announce``: log
+    what was chosen (once per run: device processes load quietly)."""
     from planseg.models.checkpoints import load_model
 
-    if config.model == DEFAULT_MODEL:
+    if announce and config.model == DEFAULT_MODEL:
         log.info("the default model suits clean planning-map styles; for real work use a SAM "
                  "checkpoint fine-tuned with `planseg train` (--model PATH)")
-    return load_model(config.model)
+    loaded = load_model(config.model)
+    applied = {key: value for key, value in loaded.meta.get("amg_defaults", {}).items()
+               if key in SAM_PARAMETERS and getattr(config.amg, key) is None}
+    for key, value in applied.items():
+        setattr(config.amg, key, value)
+    if announce and applied:
+        log.info("AMG settings calibrated for this model: %s (set amg.* to override)",
+                 ", ".join(f"{k}={v}" for k, v in applied.items()))
+    return loaded
 
 
 def _jobs(config: SegmentConfig, model_identity: str, summary: RunSummary) -> list[DocumentJob]:

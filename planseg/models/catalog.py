@@ -25,7 +25,8 @@ from planseg.models.state_dicts import check_state_dict, float_state_dict
 
 log = logging.getLogger(__name__)
 
-_META_KEYS = ("planseg_version", "base", "lora_config", "train_config", "metrics", "recipe")
+_META_KEYS = ("planseg_version", "base", "lora_config", "train_config", "metrics", "amg_defaults",
+              "recipe")
 
 
 def list_models() -> dict:
