@@ -18,6 +18,7 @@ from planseg.errors import ExitCode
 from reliability.corpus import pdf_bytes, segment_command
 
 pytestmark = pytest.mark.reliability
+TOY_MODEL = Path(__file__).resolve().parents[1] / "data" / "amg_toy_tiny.pt"
 
 HOSTILE_NAMES = ["..pdf", "...pdf", "-rf.pdf", "C:\\Windows\\evil.pdf", "a\\..\\..\\b.pdf",
                  " lead and trail .pdf", "\u202egnp.pdf", "日本語 計画.pdf", "e\u0301\u0301.pdf",
@@ -48,9 +49,9 @@ def test_writes_stay_under_out_and_tmp_and_hostile_names_cannot_escape(fast_conf
                             text=True, timeout=300, env=env, cwd=cwd)
     assert result.returncode == 0, result.stderr
     new = _tree(tmp_path) - before
-    # known exception, not planseg's: onnxruntime (imported by a dependency) drops a telemetry
-    # device id under ~/.cache/Microsoft; reported to the lead
-    allowed = ("out", "tmp", "home/.cache")
+    # (pymupdf 2.0 broke this: its layout add-on imports onnxruntime, which writes a device
+    # id under ~/.cache/Microsoft; hence pymupdf < 2 in pyproject.toml)
+    allowed = ("out", "tmp")
     outside = [p for p in new if not p.startswith(allowed)]
     assert not outside, outside
     real_out = out.resolve()
@@ -62,19 +63,31 @@ def test_writes_stay_under_out_and_tmp_and_hostile_names_cannot_escape(fast_conf
     assert len(geojsons) == len(HOSTILE_NAMES)  # one per input: no two names collided
 
 
-def _peak_rss(command: list[str], env: dict | None = None) -> tuple[int, str, int]:
-    """(exit code, stderr, peak RSS in bytes) of a subprocess, sampled with psutil."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+def _rss_series(command: list[str], env: dict | None = None
+                ) -> tuple[int, str, list[tuple[float, int]]]:
+    """(exit code, stderr, [(seconds, RSS bytes)]) of a subprocess sampled every 20 ms."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True, env=env)
-    watched, peak = psutil.Process(process.pid), 0
-    while process.poll() is None:
-        try:
-            peak = max(peak, watched.memory_info().rss)
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.02)
-    _, stderr = process.communicate(timeout=300)
-    return process.returncode, stderr, peak
+    watched, series, started = psutil.Process(process.pid), [], time.perf_counter()
+    try:
+        while process.poll() is None:
+            try:
+                series.append((time.perf_counter() - started, watched.memory_info().rss))
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.02)
+        _, stderr = process.communicate(timeout=600)
+    finally:  # a test timeout must not leave the run going
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, stderr, series
+
+
+def _peak_rss(command: list[str], env: dict | None = None) -> tuple[int, str, int]:
+    """(exit code, stderr, peak RSS in bytes) of a subprocess."""
+    code, stderr, series = _rss_series(command, env)
+    return code, stderr, max((rss for _, rss in series), default=0)
 
 
 @pytest.mark.slow
@@ -124,38 +137,28 @@ def test_reading_210_pages_keeps_a_flat_rss(tmp_path) -> None:
     assert late - early < 64 * 1024**2, (early, late)
 
 
-def _rss_series(command: list[str]) -> tuple[int, str, list[tuple[float, int]]]:
-    """(exit code, stderr, [(seconds, RSS bytes)]) of a subprocess sampled every 20 ms."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
-    watched, series, started = psutil.Process(process.pid), [], time.perf_counter()
-    while process.poll() is None:
-        try:
-            series.append((time.perf_counter() - started, watched.memory_info().rss))
-        except psutil.NoSuchProcess:
-            break
-        time.sleep(0.02)
-    _, stderr = process.communicate(timeout=600)
-    return process.returncode, stderr, series
-
-
 @pytest.mark.slow
 def test_segmenting_210_pages_keeps_a_flat_rss(tmp_path) -> None:
-    """``planseg segment`` over one 210-page A4 document (all stages in one process, one grid
-    point per page to keep it short): the peak RSS of the last tenth of the run is within
-    64 MiB of the peak of its second tenth (each page's masks held past its export would add
-    ~0.4 MB per mask and page: > 200 MiB)."""
+    """``planseg segment`` over one 210-page A4 document, all stages in one process, with
+    the toy-trained tiny SAM (clean masks of each page's zone, so the document's polygons,
+    held until its files are written, stay small): the peak RSS of the 8th and 9th tenths of
+    the run is within 64 MiB of that of its 3rd and 4th (after start-up). A page
+    image, tile or mask array kept per page would add > 0.2 MiB a page, > 80 MiB in between."""
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "long.pdf").write_bytes(pdf_bytes(pages=210))
     config = tmp_path / "c.yaml"
-    config.write_text("dpi: 50\nthreads: 1\namg:\n  points_per_side: 1\n  pred_iou_thresh: 0.0\n"
-                      "  stability_score_thresh: 0.0\n")
-    code, stderr, series = _rss_series(segment_command(tmp_path / "in", tmp_path / "out",
-                                                       config))
+    config.write_text("dpi: 50\nthreads: 1\namg:\n  points_per_side: 2\n"
+                      "  pred_iou_thresh: 0.0\n  stability_score_thresh: 0.0\n")
+    command = [*segment_command(tmp_path / "in", tmp_path / "out", config), "--model",
+               str(TOY_MODEL)]  # the last --model wins
+    code, stderr, series = _rss_series(command)
     assert code == 0, stderr
-    done = read_json(tmp_path / "out" / "run.json")["documents"]["done"]
-    assert [d["pages"] for d in done] == [210]
+    summary = read_json(tmp_path / "out" / "run.json")
+    assert (summary["documents"]["done"], summary["pages"]) == (["long.pdf"], 210)
+    assert summary["polygons"] >= 210  # the export path ran on every page
     end = series[-1][0]
-    early = max(rss for t, rss in series if 0.1 * end <= t < 0.2 * end)
-    late = max(rss for t, rss in series if t >= 0.9 * end)
-    assert late - early < 64 * 1024**2, (early, late)
+    deciles = [max((rss >> 20 for t, rss in series if d * end / 10 <= t < (d + 1) * end / 10),
+                   default=0) for d in range(10)]
+    # MiB per tenth of the run: start-up (torch, the model) fills the first two; the last
+    # holds interpreter exit (a ~100 MiB blip after the outputs are written)
+    assert max(deciles[7:9]) - max(deciles[2:4]) < 64, deciles
