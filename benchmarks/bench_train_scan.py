@@ -75,7 +75,11 @@ def main() -> None:
     parser.add_argument("--dpi", type=float, default=100.0, help="synth page resolution")
     args = parser.parse_args()
     data = make_data(args.work, args.train_pages, args.val_docs, args.dpi)
-    validation = ValidationConfig(points_per_side=args.points_per_side)
+    # the AMG thresholds segment would use with the starting model (its calibrated
+    # amg_defaults, else SAM's), the same for every row
+    thresholds = load_model(args.model).meta.get("amg_defaults", {})
+    validation = ValidationConfig(points_per_side=args.points_per_side, **thresholds)
+    print("AMG thresholds:", thresholds or "SAM's defaults")
     before = amg_ap50(args.model, data, validation)
     rows = [("before fine-tuning", before, 0.0, 0)]
     for name, overrides in RECIPES.items():
