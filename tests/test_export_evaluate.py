@@ -57,6 +57,21 @@ def test_eroded_predictions_score_lower() -> None:
     assert metrics["matched_fraction"] == 1.0
 
 
+def test_more_than_100_predictions_per_page_still_score() -> None:
+    """The AMG returns > 100 masks per page: exact matches ranked first keep AP at 1
+    (pycocotools' summarize() reported -1 -> 0 once maxDets exceeded 100)."""
+    gt = _coco(1)
+    pred = copy.deepcopy(gt)
+    junk = np.zeros((H, W), np.uint8)
+    junk[90:94, 120:126] = 1  # overlaps no zone
+    pred["annotations"] += [{"id": 100 + i, "image_id": 1, "category_id": 1,
+                             "segmentation": encode_mask(junk), "score": 0.1}
+                            for i in range(150)]
+    metrics = coco_metrics(gt, pred)
+    for key in ("ap", "ap50", "ap75", "ar"):
+        assert metrics[key] == pytest.approx(1.0), key
+
+
 def test_missing_prediction_page_counts_as_misses() -> None:
     gt = _coco(2)
     pred = copy.deepcopy(gt)

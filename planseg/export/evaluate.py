@@ -137,9 +137,19 @@ def _cocoeval(gt: dict, preds: list[dict]) -> dict[str, float]:
         evaluator.params.maxDets = [1, 10, max(100, int(per_image))]  # AMG gives >100/page
         evaluator.evaluate()
         evaluator.accumulate()
-        evaluator.summarize()
-    stats = [max(0.0, float(s)) for s in evaluator.stats]  # -1 means "no GT": report 0
-    return {"ap": stats[0], "ap50": stats[1], "ap75": stats[2], "ar": stats[8]}
+    # Read the accumulated tables instead of summarize(): its AP lines ask for maxDets=100
+    # and find nothing (AP -1) once maxDets[2] is raised above 100 as it is here.
+    precision = evaluator.eval["precision"][:, :, 0, 0, -1]  # [iou thr, recall], all areas
+    recall = evaluator.eval["recall"][:, 0, 0, -1]  # [iou thr]
+    iou_thrs = list(np.round(evaluator.params.iouThrs, 2))
+    return {"ap": _mean_valid(precision), "ap50": _mean_valid(precision[iou_thrs.index(0.5)]),
+            "ap75": _mean_valid(precision[iou_thrs.index(0.75)]), "ar": _mean_valid(recall)}
+
+
+def _mean_valid(values: np.ndarray) -> float:
+    """COCOeval's mean over entries that exist (-1 marks none, e.g. no GT): 0 if none."""
+    valid = values[values > -1]
+    return float(valid.mean()) if valid.size else 0.0
 
 
 def _best_iou_stats(gt: dict, preds: list[dict]) -> dict[str, float]:
