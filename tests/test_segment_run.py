@@ -211,3 +211,30 @@ def test_checkpoint_amg_defaults_fill_only_unset_settings(tmp_path: Path) -> Non
     assert polygons["plain"] > 0 and polygons["strict"] == 0, polygons
     resolved = (tmp_path / "plain" / "config.yaml").read_text()
     assert "pred_iou_thresh: 0.0" in resolved and "stability_score_thresh: 0.0" in resolved
+
+
+def test_unexpected_error_fails_the_document_and_keeps_its_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bug (an exception that is not a PlansegError, injected into the export step of one
+    page) fails that document with a one-line reason, the batch goes on, and the traceback
+    is appended to DIR/.planseg/errors.log for diagnosis without -v."""
+    from planseg.infer import pipeline
+
+    write_plan_pdf(tmp_path / "in" / "a.pdf", seed=1)
+    write_plan_pdf(tmp_path / "in" / "b.pdf", seed=2)
+    real_export = pipeline.export_page
+
+    def export_page(path, document, *args, **kwargs):
+        if document == "b.pdf":
+            raise IndexError("injected fault")
+        return real_export(path, document, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "export_page", export_page)
+    result = segment(tmp_path / "in", tmp_path / "out", write_fast_config(tmp_path))
+    assert result.exit_code == ExitCode.input_failed, result.output
+    summary = read_json(tmp_path / "out" / "run.json")["documents"]
+    assert summary["done"] == ["a.pdf"]
+    assert summary["failed"] == [{"document": "b.pdf", "error": "IndexError: injected fault"}]
+    logged = (tmp_path / "out" / ".planseg" / "errors.log").read_text()
+    assert "IndexError: injected fault" in logged and "Traceback" in logged
+    assert "in export_page" in logged

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from planseg.errors import InputError, OutputError, PageTooLargeError
 from planseg.infer.config import SegmentConfig
 from planseg.infer.generator import MaskGenerator
-from planseg.infer.ledger import DocumentKey, Ledger, LedgerEntry
+from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger, LedgerEntry
 from planseg.infer.stages import (
     PageExport,
     cached_document,
@@ -41,6 +42,8 @@ from planseg.infer.tiles import (
 from planseg.ingest.tiling import Tile
 
 log = logging.getLogger(__name__)
+#: Tracebacks of unexpected document failures, appended under DIR/.planseg/
+TRACEBACK_LOG = "errors.log"
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class Pipeline:
         self.progress = progress or NullProgress()
         self.window = window or 2 * max(1, config.resolved_workers()) + 2
         self.out_dir = Path(config.out)
+        self.traceback_log = self.out_dir / STATE_DIR / TRACEBACK_LOG
         self._exports: deque[tuple[_Doc, int, Future]] = deque()
         self._open: dict[str, _Doc] = {}  # documents started and not yet finished, in order
 
@@ -168,7 +172,7 @@ class Pipeline:
             try:
                 plans = self._plan(doc)
             except Exception as exc:  # a bad document is recorded; the batch goes on
-                doc.error = fail_reason(exc)
+                doc.error = fail_reason(exc, self.traceback_log)
                 close_cached_document()
                 continue
             self.progress.add_pages(doc.page_count)
@@ -202,7 +206,7 @@ class Pipeline:
             try:
                 self._generate(task)
             except Exception as exc:  # this document fails, the batch goes on
-                doc.error = fail_reason(exc)
+                doc.error = fail_reason(exc, self.traceback_log)
         doc.tiles_seen[task.page_index] = doc.tiles_seen.get(task.page_index, 0) + 1
         if doc.tiles_seen[task.page_index] == len(doc.tiles[task.page_index]):
             self._page_segmented(doc, task.page_index)
@@ -239,7 +243,7 @@ class Pipeline:
             try:
                 doc.exports[page_index] = future.result()
             except Exception as exc:  # this document fails, the batch goes on
-                doc.error = doc.error or fail_reason(exc)
+                doc.error = doc.error or fail_reason(exc, self.traceback_log)
             block = False
 
     def _finish_ready(self) -> Iterator[Outcome]:
@@ -268,7 +272,7 @@ class Pipeline:
         try:
             files = write_document(pages, self.config.export, self.out_dir)
         except Exception as exc:  # OutputError (disk full) re-raised: it stops the run
-            outcome.error = fail_reason(exc)
+            outcome.error = fail_reason(exc, self.traceback_log)
             return outcome
         outcome.polygons = files.polygons
         outputs = sorted(p.relative_to(self.out_dir).as_posix() for p in files.paths)
@@ -280,11 +284,21 @@ class Pipeline:
         return outcome
 
 
-def fail_reason(exc: BaseException) -> str:
-    """One-line reason for a document's failure (OutputError is never one: it aborts)."""
+def fail_reason(exc: BaseException, traceback_log: Path | None = None) -> str:
+    """One-line reason for a document's failure (OutputError is never one: it aborts).
+    An unexpected exception (a bug, not bad input) also gets its traceback appended to
+    ``traceback_log``, so a failure seen once in a cron run can be diagnosed without -v."""
     if isinstance(exc, OutputError):
         raise exc
     if isinstance(exc, InputError):
         return exc.reason
     log.debug("document failed", exc_info=exc)
-    return " ".join(f"{type(exc).__name__}: {exc}".split())
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if traceback_log is not None:
+        try:
+            with open(traceback_log, "a", encoding="utf-8") as handle:
+                handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S')} {reason}\n")
+                handle.writelines(traceback.format_exception(exc))
+        except OSError:
+            pass  # the one-line reason still reaches run.json and stderr
+    return reason
