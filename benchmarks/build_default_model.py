@@ -34,6 +34,7 @@ DPI = 72
 CALIBRATION_GRID = [(i, s) for i in (0.25, 0.4, 0.55, 0.7) for s in (0.3, 0.5, 0.7, 0.9)] + [
     (0.88, 0.95)]
 CALIBRATION_PAGES = 4
+CALIBRATION_AP_TOLERANCE = 0.01
 
 
 def planseg(*args: str) -> None:
@@ -124,6 +125,9 @@ def store(args: argparse.Namespace, config: dict, counts: dict[str, int], second
         # filters), so best-by-AP carries no signal: ship the last, most-trained weights
         state = torch.load(args.work / "run" / "last.ckpt", weights_only=True)["model"]
         best.sam.load_state_dict({k.removeprefix("sam."): v for k, v in state.items()})
+        with open(args.work / "run" / "metrics.csv") as rows:  # and the last epoch's metrics
+            best.meta["metrics"] = {k: float(v) for k, v in list(csv.DictReader(rows))[-1]
+                                    .items() if v}
     recipe = {
         "command": "python benchmarks/build_default_model.py --work DIR "
                    f"--minutes {args.minutes:g}",
@@ -161,7 +165,11 @@ def calibrate(sam, data: Path) -> tuple[dict, list[dict]]:
         trials.append({"pred_iou_thresh": iou_t, "stability_score_thresh": stability_t,
                        **{k: round(v, 4) for k, v in metrics.items()}})
         print(trials[-1], flush=True)
-    best = max(trials, key=lambda t: (t["ap"], t["ap50"], t["pred_iou_thresh"]))
+    # AP barely moves with extra low-scored masks, but each is a polygon a user must sift:
+    # of the settings within CALIBRATION_AP_TOLERANCE of the best AP, take the sparsest
+    top = max(t["ap"] for t in trials)
+    best = min((t for t in trials if t["ap"] >= top - CALIBRATION_AP_TOLERANCE),
+               key=lambda t: (t["masks_per_page"], -t["ap"]))
     return {k: best[k] for k in ("pred_iou_thresh", "stability_score_thresh")}, trials
 
 

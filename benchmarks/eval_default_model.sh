@@ -7,7 +7,9 @@ work=${1:?usage: eval_default_model.sh WORK_DIR}; shift
 py=${PYTHON:-.venv/bin/python}
 for style in vector scan; do
   $py -m planseg synth "$work/$style" --docs 12 --seed 12345 --style $style --dpi 72 --sheet A3
-  $py -m planseg segment "$work/$style/pdfs" --out "$work/pred-$style" --dpi 72 "$@"
+  # exit 1 (a document failed) still scores the rest: its pages count as misses
+  $py -m planseg segment "$work/$style/pdfs" --out "$work/pred-$style" --dpi 72 "$@" \
+      || echo "$style: segment exited $?"
   $py -m planseg evaluate --pred "$work/pred-$style/coco.json" \
       --gt "$work/$style/data/annotations.json" --json > "$work/metrics-$style.json"
   echo "$style: $(cat "$work/metrics-$style.json")"
