@@ -6,7 +6,7 @@ set -euo pipefail
 work=${1:?usage: eval_default_model.sh WORK_DIR}; shift
 py=${PYTHON:-.venv/bin/python}
 for style in vector scan; do
-  $py -m planseg synth "$work/$style" --docs 12 --seed 12345 --style $style --dpi 72 --sheet A3
+  $py -m planseg synth "$work/$style" --docs 16 --seed 12345 --style $style --dpi 72 --sheet A3
   # exit 1 (a document failed) still scores the rest: its pages count as misses
   $py -m planseg segment "$work/$style/pdfs" --out "$work/pred-$style" --dpi 72 "$@" \
       || echo "$style: segment exited $?"

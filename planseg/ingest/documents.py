@@ -27,6 +27,9 @@ from planseg.errors import (
 )
 
 log = logging.getLogger(__name__)
+# MuPDF prints its warnings and errors (raw bytes from broken files included) on stdout,
+# where they would corrupt --json output: route them to Python logging, shown with -v.
+pymupdf.set_messages(pylogging=True, pylogging_name="pymupdf", pylogging_level=logging.DEBUG)
 
 DocumentKind = Literal["pdf", "png", "jpeg", "tiff"]
 
