@@ -192,3 +192,26 @@ def test_bf16_on_cuda_matches_fp32(toy_sam: torch.nn.Module) -> None:
     bf16 = FastMaskGenerator(sam, AmgConfig(**TOY, bf16=True)).generate(image)
     toy_sam.to("cpu")
     assert _match(fp32, bf16) >= 0.9 and _match(bf16, fp32) >= 0.9
+
+
+def test_window_upsampling_ignores_logits_under_the_padding() -> None:
+    """Low-res logits under the encoder's padding reach no image pixel: active only there,
+    the window is empty (this raised IndexError on real pages); active on both sides, the
+    window equals SAM's full post-processing."""
+    from planseg.infer.amg_window import WindowUpsampler
+
+    upsampler = WindowUpsampler((16, 16), 64, (64, 40), (96, 60), torch.device("cpu"))
+    low = torch.full((16, 16), -5.0)
+    low[3:6, 12:15] = 4.0  # columns 12-14 lie in the padding (input is 40 of 64 wide)
+    assert upsampler.window(low, 0.0) is None
+    low[8:10, 2:11] = 3.0  # straddles the edge of the image
+    logits, row0, col0 = upsampler.window(low, 0.0)
+    full = torch.nn.functional.interpolate(low[None, None], (64, 64), mode="bilinear",
+                                           align_corners=False)[..., :64, :40]
+    full = torch.nn.functional.interpolate(full, (96, 60), mode="bilinear",
+                                           align_corners=False)[0, 0]
+    window = full[row0:row0 + logits.shape[0], col0:col0 + logits.shape[1]]
+    assert torch.allclose(logits, window, atol=1e-4)
+    outside = full.clone()
+    outside[row0:row0 + logits.shape[0], col0:col0 + logits.shape[1]] = -10
+    assert bool((outside <= 0).all()) and bool((window > 0).any())

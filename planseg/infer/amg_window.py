@@ -49,15 +49,17 @@ class WindowUpsampler:
             reach_hi = torch.where(nonzero, torch.arange(n_orig)[:, None], -1).max(0).values
             read_lo = torch.where(nonzero, idx, n_low).min(1).values
             read_hi = torch.where(nonzero, idx, -1).max(1).values
-            self.axes.append((matrix.float().to(device), reach_lo.tolist(), reach_hi.tolist(),
-                              read_lo.tolist(), read_hi.tolist()))
+            # low-res indices under the encoder's padding reach no output: lo n_orig, hi -1
+            self.axes.append((matrix.float().to(device), reach_lo.to(device),
+                              reach_hi.to(device), read_lo.tolist(), read_hi.tolist()))
 
     def window(self, low: torch.Tensor, floor: float
                ) -> tuple[torch.Tensor, int, int] | None:
         """Full-resolution logits of ``low`` (h x w) inside its active window.
 
-        Returns (R x C float32 logits, row0, col0), or None when no low-res logit exceeds
-        ``floor`` (then no output pixel does either).
+        Returns (R x C float32 logits, row0, col0), or None when no low-res logit that
+        reaches the image (not the encoder's padding) exceeds ``floor`` (then no output pixel
+        does either).
         """
         active = low > floor
         rows, cols = active.any(1), active.any(0)
@@ -66,9 +68,9 @@ class WindowUpsampler:
         spans = []
         for axis, present in zip(self.axes, (rows, cols), strict=True):
             matrix, reach_lo, reach_hi, read_lo, read_hi = axis
-            hits = torch.nonzero(present)[:, 0]
-            a0, a1 = int(hits[0]), int(hits[-1])
-            o0, o1 = reach_lo[a0], reach_hi[a1] + 1
+            o0, o1 = int(reach_lo[present].min()), int(reach_hi[present].max()) + 1
+            if o1 <= o0:  # only padding is active
+                return None
             i0, i1 = read_lo[o0], read_hi[o1 - 1] + 1
             spans.append((matrix[o0:o1, i0:i1], o0, i0, i1))
         (mh, r0, ri0, ri1), (mw, c0, ci0, ci1) = spans
