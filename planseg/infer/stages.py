@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from planseg.export.config import ExportConfig
-from planseg.export.document import DocumentExport, number_features, output_stem
+from planseg.export.document import DocumentExport, number_features, preview_path
 from planseg.export.document import write_document as export_document_files
 from planseg.export.features import PageFeature, page_features
 from planseg.export.types import Detection, PageMasks
@@ -90,8 +90,7 @@ def export_page(path: Path, document: str, page_index: int, dpi: float, max_pixe
     if config.previews:
         from planseg.export.preview import write_preview
 
-        stem = output_stem(document)
-        preview = (out_dir / "previews" / stem).with_name(f"{stem.name}-p{page.page_number}.png")
+        preview = preview_path(out_dir, document, page.page_number)
         write_preview(preview, image, features, size_px=(width_px, height_px),
                       opacity=config.preview_opacity)
         result.paths.append(preview)
