@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from planseg.errors import InputError, OutputError, PageTooLargeError
+from planseg.errors import InputError, OutputError
 from planseg.infer.config import SegmentConfig
 from planseg.infer.generator import MaskGenerator
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger, LedgerEntry
@@ -184,18 +184,16 @@ class Pipeline:
                     yield _TileTask(doc, page_index, tile_index, future)
 
     def _plan(self, doc: _Doc) -> list[tuple[int, list[Tile]]]:
-        from planseg.ingest.render import page_pixel_size
+        from planseg.ingest.render import check_pixel_budget, page_pixel_size
 
         document = cached_document(doc.job.path)
         doc.page_count = document.page_count
-        budget = self.config.max_pixels
         for page_index in range(document.page_count):
             width_px, height_px = page_pixel_size(document, page_index, self.config.dpi)
-            if width_px * height_px > budget:  # before any tile is rendered: refused in ms
-                raise PageTooLargeError(
-                    f"page {page_index + 1} would be {width_px} x {height_px} px at "
-                    f"{self.config.dpi:g} DPI, over the pixel budget of {budget} px; lower "
-                    "--dpi or raise max_pixels", path=doc.job.path)
+            # before any tile is rendered: refused in milliseconds
+            check_pixel_budget(document, page_index, (0, 0, width_px, height_px),
+                               self.config.dpi, self.config.max_pixels,
+                               advice="lower --dpi or raise max_pixels")
             doc.tiles[page_index] = page_tiles(width_px, height_px, self.config.tiling)
         doc.planned = True
         return sorted(doc.tiles.items())

@@ -170,13 +170,15 @@ def _check_clip(clip: tuple[int, int, int, int] | None, width_px: int,
 
 
 def check_pixel_budget(doc: Document, page_index: int, clip: tuple[int, int, int, int],
-                       dpi: float, max_pixels: int | None) -> None:
+                       dpi: float, max_pixels: int | None,
+                       advice: str = "lower --dpi, raise --max-pixels or render in tiles"
+                       ) -> None:
     """Raise :class:`PageTooLargeError` if the ``clip`` raster exceeds ``max_pixels`` (or, when
-    None, :data:`DEFAULT_MAX_PIXELS`)."""
+    None, :data:`DEFAULT_MAX_PIXELS`). ``advice`` ends the message: what the calling command's
+    user can change (segment tiles by itself, so "render in tiles" is no advice there)."""
     budget = DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels
     width, height = clip[2] - clip[0], clip[3] - clip[1]
     if width * height > budget:
         raise PageTooLargeError(
             f"page {page_index + 1} would be {width} x {height} px at {dpi:g} DPI, over the "
-            f"pixel budget of {budget} px; lower --dpi, raise --max-pixels or render in tiles",
-            path=doc.path)
+            f"pixel budget of {budget} px; {advice}", path=doc.path)
