@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from planseg import __version__
 from planseg.errors import PlansegError
 from planseg.logs import LogFormat, setup_logging
+from planseg.malloc import tune_malloc
 
 log = logging.getLogger("planseg.cli")
 
@@ -98,4 +99,5 @@ _register()
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; exits with the documented exit code (usage errors: 2)."""
+    tune_malloc()
     app(args=argv, prog_name="planseg")
