@@ -12,9 +12,14 @@ run's peak).
 2. Peak RSS of a 50-page document vs a 1-page document: required within 10%.
 3. Peak RSS of an A0 sheet at 300 DPI (9933 x 14043 px, tiled): required < 4 GiB.
 4. ``--devices 2 --accelerator cpu`` with one torch thread per process vs one process with
-   one thread on the same documents: required >= 1.6x (needs >= 2 idle cores).
+   one thread on the same documents: required >= 1.6x (needs >= 2 idle cores). Both runs pay
+   the interpreter start; the 2-process one also ~7 s to spawn and initialise its ranks, so
+   the ratio grows with the job (60 one-page documents by default: a bulk job, not a demo).
+5. planseg's malloc settings (:mod:`planseg.malloc`) vs glibc's defaults (``GLIBC_TUNABLES``
+   set to a default value, which makes planseg leave malloc alone), same documents, one
+   process, one thread: wall, kernel (sys) time and peak RSS.
 
-Run: ``.venv/bin/python benchmarks/bench_segment.py [--only throughput,rss,a0,devices]``
+Run: ``.venv/bin/python benchmarks/bench_segment.py [--only throughput,rss,a0,devices,malloc]``
 """
 
 from __future__ import annotations
@@ -66,20 +71,23 @@ def default_model() -> str:
     return "planseg-default" if weights.is_file() else "small"
 
 
-def segment(inputs: Path, out: Path, *args: str) -> tuple[float, int, dict]:
-    """(wall seconds, peak RSS bytes of the process tree's largest process, run.json)."""
+def segment(inputs: Path, out: Path, *args: str, env: dict | None = None
+            ) -> tuple[float, int, dict]:
+    """(wall seconds, peak RSS bytes of the process tree's largest process, run.json); the
+    run's kernel CPU seconds are added to the summary as ``sys_seconds``."""
     command = [sys.executable, "-m", "planseg", "-q", "segment", str(inputs), "--out",
                str(out), *args]
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "rc = subprocess.run(sys.argv[1:]).returncode; "
-               "print(time.perf_counter() - t, "
-               "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+               "r = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print(time.perf_counter() - t, r.ru_maxrss, rc, r.ru_stime)")
     result = subprocess.run([sys.executable, "-c", wrapper, *command], capture_output=True,
-                            text=True, check=True)
-    seconds, rss_kib, rc = result.stdout.split()
+                            text=True, check=True, env={**os.environ, **(env or {})})
+    seconds, rss_kib, rc, sys_seconds = result.stdout.split()
     if rc != "0":
         raise RuntimeError(f"segment exited {rc}: {result.stderr[-2000:]}")
-    return float(seconds), int(rss_kib) * 1024, json.loads((out / "run.json").read_text())
+    summary = json.loads((out / "run.json").read_text())
+    return float(seconds), int(rss_kib) * 1024, {**summary, "sys_seconds": float(sys_seconds)}
 
 
 def config_file(folder: Path, text: str) -> Path:
@@ -149,12 +157,32 @@ def bench_devices(tmp: Path, docs: int) -> None:
           f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f})")
 
 
+def bench_malloc(tmp: Path, docs: int) -> None:
+    inputs = tmp / "malloc"
+    for index in range(docs):
+        draw_plan(inputs / f"plan-{index}.pdf", 1, seed=index)
+    config = config_file(tmp, "dpi: 72\nthreads: 1\namg:\n  points_per_side: 16\n")
+    runs = {}
+    for name, env in (("glibc defaults", {"GLIBC_TUNABLES": "glibc.malloc.perturb=0"}),
+                      ("planseg", {})):
+        seconds, rss, summary = segment(inputs, tmp / f"out-malloc-{len(runs)}", "--model",
+                                        default_model(), "--config", str(config),
+                                        "--workers", "0", env=env)
+        runs[name] = (seconds, rss)
+        print(f"malloc: {name}, {docs} pages: {seconds:.1f} s wall, "
+              f"{summary['sys_seconds']:.1f} s sys, peak RSS {rss / 2**20:.0f} MiB")
+    (base_s, base_rss), (tuned_s, tuned_rss) = runs.values()
+    print(f"malloc: planseg's settings {base_s / tuned_s:.2f}x faster, peak RSS "
+          f"{tuned_rss / base_rss:.3f}x glibc's defaults")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="throughput,rss,a0,devices")
+    parser.add_argument("--only", default="throughput,rss,a0,devices,malloc")
     parser.add_argument("--pages", type=int, default=50, help="pages of the long document")
     parser.add_argument("--throughput-pages", type=int, default=4)
-    parser.add_argument("--docs", type=int, default=8, help="documents for the devices run")
+    parser.add_argument("--docs", type=int, default=60,
+                        help="documents for the devices and malloc runs")
     args = parser.parse_args()
     wanted = set(args.only.split(","))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load "
@@ -169,6 +197,8 @@ def main() -> None:
             bench_a0(tmp)
         if "devices" in wanted:
             bench_devices(tmp, args.docs)
+        if "malloc" in wanted:
+            bench_malloc(tmp, args.docs)
 
 
 if __name__ == "__main__":
