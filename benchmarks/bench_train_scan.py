@@ -10,7 +10,8 @@ the AMG (class-agnostic COCOeval segm AP50) on held-out scan pages before and af
   ``prompts.use_boxes: true``, ``prompts.multimask_output: false``).
 
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
-[--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]`` and copy the printed
+[--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]
+[--recipes planseg,usual] [--set KEY=VALUE ...]`` and copy the printed
 Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
 architecture name / checkpoint path with ``--model``).
 """
@@ -23,6 +24,8 @@ import shutil
 import time
 from pathlib import Path
 
+import yaml
+
 from planseg.config import load_config
 from planseg.models.checkpoints import load_model
 from planseg.synth import generate
@@ -32,10 +35,21 @@ from planseg.train.data import load_splits
 from planseg.train.validate import amg_metrics
 
 RECIPES = {
-    "planseg (points on the AMG grid, 3 masks, IoU head on all)": {},
-    "usual (noisy boxes, single mask)": {"prompts.use_points": False, "prompts.use_boxes": True,
-                                         "prompts.multimask_output": False},
+    "planseg": ("planseg (points on the AMG grid, 3 masks, IoU head on all)", {}),
+    "usual": ("usual (noisy boxes, single mask)", {
+        "prompts.use_points": False, "prompts.use_boxes": True,
+        "prompts.multimask_output": False}),
 }
+
+
+def finetune_settings(minutes: float, extra: list[str]) -> dict:
+    """What both recipes share: ``planseg train``'s defaults (AdamW 1e-4, whole pages plus one
+    crop each) within the time budget, plus any ``--set KEY=VALUE`` (YAML values)."""
+    settings = {"num_epochs": 1000, "max_minutes": minutes, "validation.amg": False}
+    for item in extra:
+        key, _, value = item.partition("=")
+        settings[key] = yaml.safe_load(value)
+    return settings
 
 
 def make_data(work: Path, train_pages: int, val_docs: int, dpi: float) -> Path:
@@ -64,6 +78,18 @@ def amg_ap50(model: str | Path, data: Path, validation: ValidationConfig) -> dic
     return amg_metrics(load_model(model).sam, pages, validation)
 
 
+def before_metrics(work: Path, model: str, data: Path, validation: ValidationConfig) -> dict:
+    """The starting model's score, cached in WORK (it is the same for every recipe run)."""
+    key = json.dumps([model, load_model(model).sha256, vars(validation)], default=str,
+                     sort_keys=True)
+    cache = work / "before.json"
+    if cache.exists() and json.loads(cache.read_text())["key"] == key:
+        return json.loads(cache.read_text())["metrics"]
+    metrics = amg_ap50(model, data, validation)
+    cache.write_text(json.dumps({"key": key, "metrics": metrics}))
+    return metrics
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, required=True)
@@ -73,6 +99,9 @@ def main() -> None:
     parser.add_argument("--val-docs", type=int, default=6)
     parser.add_argument("--points-per-side", type=int, default=16)
     parser.add_argument("--dpi", type=float, default=100.0, help="synth page resolution")
+    parser.add_argument("--recipes", default="planseg,usual")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a training setting for both recipes (repeatable)")
     args = parser.parse_args()
     data = make_data(args.work, args.train_pages, args.val_docs, args.dpi)
     # the AMG thresholds segment would use with the starting model (its calibrated
@@ -80,15 +109,17 @@ def main() -> None:
     thresholds = load_model(args.model).meta.get("amg_defaults", {})
     validation = ValidationConfig(points_per_side=args.points_per_side, **thresholds)
     print("AMG thresholds:", thresholds or "SAM's defaults")
-    before = amg_ap50(args.model, data, validation)
+    before = before_metrics(args.work, args.model, data, validation)
     rows = [("before fine-tuning", before, 0.0, 0)]
-    for name, overrides in RECIPES.items():
-        out = args.work / ("run-" + ("usual" if overrides else "planseg"))
+    shared = finetune_settings(args.minutes, args.set)
+    print("fine-tuning settings of both recipes:", shared)
+    for key in args.recipes.split(","):
+        name, overrides = RECIPES[key]
+        out = args.work / f"run-{key}"
         shutil.rmtree(out, ignore_errors=True)
         config = load_config(TrainConfig, None, {
             "data": data, "out": out, "model.name": args.model, "fabric.accelerator": "cpu",
-            "num_epochs": 1000, "max_minutes": args.minutes, "validation.amg": False,
-            **overrides})
+            **shared, **overrides})
         started = time.perf_counter()
         summary = run(config)
         minutes = (time.perf_counter() - started) / 60
