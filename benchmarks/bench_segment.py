@@ -138,11 +138,16 @@ def bench_a0(tmp: Path) -> None:
           f"(required < 4): {'PASS' if rss < 4 * GIB else 'FAIL'}")
 
 
-def bench_devices(tmp: Path, docs: int) -> None:
-    inputs = tmp / "devices"
+def one_page_documents(tmp: Path, name: str, docs: int) -> tuple[Path, Path]:
+    """(folder of ``docs`` one-page A4 plans, config: 72 DPI, 1 thread, 16 x 16 grid)."""
+    inputs = tmp / name
     for index in range(docs):
         draw_plan(inputs / f"plan-{index}.pdf", 1, seed=index)
-    config = config_file(tmp, "dpi: 72\nthreads: 1\namg:\n  points_per_side: 16\n")
+    return inputs, config_file(tmp, "dpi: 72\nthreads: 1\namg:\n  points_per_side: 16\n")
+
+
+def bench_devices(tmp: Path, docs: int) -> None:
+    inputs, config = one_page_documents(tmp, "devices", docs)
     timings = {}
     for devices in (1, 2):
         seconds, _, summary = segment(inputs, tmp / f"out-devices-{devices}", "--model",
@@ -158,10 +163,7 @@ def bench_devices(tmp: Path, docs: int) -> None:
 
 
 def bench_malloc(tmp: Path, docs: int) -> None:
-    inputs = tmp / "malloc"
-    for index in range(docs):
-        draw_plan(inputs / f"plan-{index}.pdf", 1, seed=index)
-    config = config_file(tmp, "dpi: 72\nthreads: 1\namg:\n  points_per_side: 16\n")
+    inputs, config = one_page_documents(tmp, "malloc", docs)
     runs = {}
     for name, env in (("glibc defaults", {"GLIBC_TUNABLES": "glibc.malloc.perturb=0"}),
                       ("planseg", {})):
