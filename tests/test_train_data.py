@@ -141,24 +141,6 @@ def test_views_crop_large_pages_and_masks_match_pixels(tmp_path):
     assert not all(np.array_equal(a["image"], image) for image in later)  # fresh per epoch
 
 
-def test_background_prompts_get_empty_targets_on_unannotated_paper(tmp_path):
-    data = make_dataset(tmp_path / "d", train_pages=2, val_pages=1)
-    pages = load_splits(data, DatasetConfig(cache=False), None).train
-    views = PageViews(pages, img_size=128, dataset=DatasetConfig(max_instances=2),
-                      prompts=PromptConfig(points_per_side=16, background_points=5), seed=0)
-    for index in range(len(views)):
-        sample = views[(0, index, False)]
-        image, masks = sample["image"].numpy(), sample["masks"].numpy()
-        points, labels = sample["points"].numpy(), sample["labels"].numpy()
-        assert len(masks) == len(points) == len(labels) == 2 + 5  # 2 zones, 5 background
-        assert masks[:2].any(axis=(1, 2)).all() and not masks[2:].any()
-        for x, y in points[2:, 0].astype(int):  # white paper: on none of the page's zones
-            assert (image[:, y, x] >= 250).all()
-    validation = PageViews(pages, img_size=128, dataset=DatasetConfig(max_instances=2),
-                           prompts=PromptConfig(background_points=5), seed=0, train=False)
-    assert len(validation[(0, 0, False)]["masks"]) == 2
-
-
 def _edge(mask: np.ndarray) -> np.ndarray:
     import cv2
 

@@ -78,31 +78,6 @@ def test_sample_prompts_extra_points_and_reproducibility():
     assert boxes.points_xy is None and boxes.boxes_xyxy.shape == (2, 4)
 
 
-def test_background_prompts_sit_on_grid_points_off_every_zone():
-    masks = np.stack([_ring(), np.pad(np.ones((20, 20), bool), 22)])
-    zones = masks.any(axis=0)
-    config = PromptConfig(points_per_side=16, positive_points=1, background_points=6)
-    prompts = sample_prompts(masks, np.random.default_rng(3), config, zones=zones)
-    assert prompts.background == 6 and prompts.points_xy.shape == (8, 2, 2)
-    grid = {tuple(p) for p in amg_grid_xy(16, 64, 64).astype(np.float32)}
-    near = np.pad(zones, 2)  # the 2 px margin: no background point within it of a zone
-    for point, labels in zip(prompts.points_xy[2:], prompts.labels[2:], strict=True):
-        assert tuple(point[0]) in grid and labels.tolist() == [1, -1]
-        col, row = point[0].astype(int)
-        assert not near[row:row + 5, col:col + 5].any()
-    assert len({tuple(p) for p in prompts.points_xy[2:, 0]}) == 6  # distinct points
-    # off by default and in validation: the K masks' prompts only, drawn identically
-    plain = sample_prompts(masks, np.random.default_rng(3), PromptConfig(
-        points_per_side=16, positive_points=1), zones=zones)
-    assert plain.background == 0 and np.array_equal(plain.points_xy, prompts.points_xy[:2])
-    assert sample_prompts(masks, np.random.default_rng(3), config, zones=zones,
-                          deterministic=True).background == 0
-    # a page covered by zones leaves no background point
-    full = sample_prompts(masks, np.random.default_rng(3), config,
-                          zones=np.ones_like(zones))
-    assert full.background == 0 and full.points_xy.shape == (2, 2, 2)
-
-
 def test_correction_point_lands_in_the_largest_error():
     target = np.zeros((50, 50), bool)
     target[10:40, 10:40] = True

@@ -82,10 +82,6 @@ class PromptConfig:
     multimask_output: bool = _help(
         "Train SAM's three multimask outputs with min-loss assignment (as the AMG decodes).",
         True)
-    background_points: int = _help(
-        "Per training image, prompts at AMG grid points on no annotated zone (roads, margins, "
-        "legends) whose target is no mask (IoU 0): the AMG prompts every grid point, so its "
-        "IoU head must score what it finds there low. Only for fully annotated pages.", 0)
 
 
 @dataclass
@@ -225,8 +221,6 @@ class TrainConfig:
         p, d, o = self.prompts, self.dataset, self.optim
         if not (p.use_points or p.use_boxes):
             found.append("prompts: at least one of use_points, use_boxes must be true")
-        if self.prompts.background_points < 0:
-            found.append("prompts.background_points: must be >= 0")
         if p.use_masks and p.correction_rounds < 1:
             found.append("prompts.use_masks: needs prompts.correction_rounds >= 1 (mask prompts "
                          "come from the previous round, never from the ground truth)")

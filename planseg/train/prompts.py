@@ -27,15 +27,12 @@ class Prompts:
     """Prompts for K masks of one image.
 
     points_xy: KxPx2 float32 (model-input pixels) or None; labels: KxP int64 (1 positive,
-    0 negative, -1 padding) or None; boxes_xyxy: Kx4 float32 or None. ``background``: how
-    many prompts were appended after the K masks' own, at grid points on no zone; their
-    targets are empty masks (the caller appends them).
+    0 negative, -1 padding) or None; boxes_xyxy: Kx4 float32 or None.
     """
 
     points_xy: np.ndarray | None
     labels: np.ndarray | None
     boxes_xyxy: np.ndarray | None
-    background: int = 0
 
 
 def amg_grid_xy(points_per_side: int, width_px: int, height_px: int) -> np.ndarray:
@@ -64,21 +61,6 @@ def snap_to_grid(mask: np.ndarray, point_xy: np.ndarray, grid_xy: np.ndarray) ->
     if len(inside) == 0:
         return point_xy
     return inside[np.argmin(((inside - point_xy) ** 2).sum(axis=1))]
-
-
-def background_grid_points(zones: np.ndarray, count: int, rng: np.random.Generator,
-                           grid_xy: np.ndarray, margin_px: int = 2) -> np.ndarray:
-    """Up to ``count`` distinct grid points farther than ``margin_px`` from every zone
-    (``zones``: HxW bool union of all annotated zones): (n, 2) float64 xy. The margin keeps
-    points on a zone's outline, where the annotation's edge is a matter of taste, out."""
-    h, w = zones.shape
-    size = 2 * margin_px + 1
-    near = cv2.dilate(zones.astype(np.uint8), np.ones((size, size), np.uint8)) > 0
-    cols = np.clip(grid_xy[:, 0].astype(int), 0, w - 1)
-    rows = np.clip(grid_xy[:, 1].astype(int), 0, h - 1)
-    free = grid_xy[~near[rows, cols]]
-    picks = rng.choice(len(free), min(count, len(free)), replace=False)
-    return free[np.sort(picks)]
 
 
 def random_points(region: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -136,12 +118,10 @@ def first_point(mask: np.ndarray, rng: np.random.Generator, config: PromptConfig
 
 
 def sample_prompts(masks: np.ndarray, rng: np.random.Generator, config: PromptConfig,
-                   *, deterministic: bool = False, zones: np.ndarray | None = None) -> Prompts:
+                   *, deterministic: bool = False) -> Prompts:
     """Prompts for K masks (KxHxW bool, model-input frame) of one image.
 
     ``deterministic`` (validation): the centre/grid point only, no boxes, no extra points.
-    ``zones`` (HxW bool, every annotated zone of the view): with ``background_points``, point
-    prompts get that many more at grid points on no zone (see :class:`Prompts`).
     """
     k, h, w = masks.shape
     grid = amg_grid_xy(config.points_per_side, w, h)
@@ -160,15 +140,7 @@ def sample_prompts(masks: np.ndarray, rng: np.random.Generator, config: PromptCo
         points[i, 1:1 + extra_pos] = random_points(mask, extra_pos, rng)
         points[i, 1 + extra_pos:] = random_points(negative_region(mask), extra_neg, rng)
         labels[i, :1 + extra_pos] = 1
-    if not config.background_points or zones is None or deterministic:
-        return Prompts(points, labels, None)
-    # drawn after the masks' prompts, which stay what they would be without them
-    background = background_grid_points(zones, config.background_points, rng, grid)
-    extra_points = np.zeros((len(background), *points.shape[1:]), dtype=np.float32)
-    extra_labels = np.full((len(background), labels.shape[1]), -1, dtype=np.int64)
-    extra_points[:, 0], extra_labels[:, 0] = background, 1  # one point, as the AMG prompts
-    return Prompts(np.concatenate([points, extra_points]),
-                   np.concatenate([labels, extra_labels]), None, background=len(background))
+    return Prompts(points, labels, None)
 
 
 def correction_point(predicted: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, int]:

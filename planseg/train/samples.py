@@ -65,24 +65,16 @@ class PageViews(Dataset):
         page = self.pages[page_index]
         window = (0, 0, page.width_px, page.height_px) if crop == WHOLE_PAGE \
             else self._crop_window(page, rng)
-        hits = self._masks_in(page, window)
-        chosen = self._choose_masks(hits, rng)
+        chosen = self._choose_masks(page, window, rng)
         image = read_image(page.path)
         x0, y0, x1, y1 = window
         image = resize_image(image[y0:y1, x0:x1], self.img_size)
         h, w = image.shape[:2]
         masks = resize_masks(page.decode(chosen)[:, y0:y1, x0:x1], (h, w))
-        zones = None
-        if self.train and self.prompts.background_points and page.rles:
-            # every zone of the view, not only the chosen ones: background is on none
-            zones = resize_masks(page.decode(hits)[:, y0:y1, x0:x1], (h, w)).any(axis=0)
         masks = masks[masks.reshape(len(masks), -1).sum(1) >= self.cfg.min_mask_px]
         if not page.rles:  # a kept negative: a few points whose target is "no mask"
             masks = np.zeros((max(1, self.max_instances // 4), h, w), dtype=bool)
-        prompts = sample_prompts(masks, rng, self.prompts, deterministic=not self.train,
-                                 zones=zones)
-        if prompts.background:
-            masks = np.concatenate([masks, np.zeros((prompts.background, h, w), bool)])
+        prompts = sample_prompts(masks, rng, self.prompts, deterministic=not self.train)
         return {
             "image": image_to_tensor(image),
             "masks": torch.from_numpy(masks),
@@ -103,15 +95,12 @@ class PageViews(Dataset):
         y0 = int(np.clip(cy - rng.uniform(0.1, 0.9) * ch, 0, page.height_px - ch))
         return x0, y0, x0 + cw, y0 + ch
 
-    @staticmethod
-    def _masks_in(page: PageRecord, window: tuple[int, ...]) -> list[int]:
-        """The page's masks whose box meets the window."""
+    def _choose_masks(self, page: PageRecord, window: tuple[int, ...],
+                      rng: np.random.Generator) -> list[int]:
+        """Up to max_instances masks whose box meets the window (random in training)."""
         x0, y0, x1, y1 = window
-        return [i for i, (x, y, bw, bh) in enumerate(page.boxes_xywh)
+        hits = [i for i, (x, y, bw, bh) in enumerate(page.boxes_xywh)
                 if x < x1 and y < y1 and x + bw > x0 and y + bh > y0]
-
-    def _choose_masks(self, hits: list[int], rng: np.random.Generator) -> list[int]:
-        """Up to max_instances of ``hits`` (random in training)."""
         if self.train and len(hits) > self.max_instances:
             hits = sorted(rng.choice(hits, self.max_instances, replace=False).tolist())
         return hits[:self.max_instances]
