@@ -18,8 +18,7 @@ from pycocotools import mask as mask_utils
 from planseg.models.checkpoints import load_model
 from planseg.train.config import DatasetConfig, ValidationConfig
 from planseg.train.data import load_splits
-from planseg.train.samples import read_image
-from planseg.train.validate import amg_generator, coco_segm_metrics
+from planseg.train.validate import amg_predictions, coco_segm_metrics
 
 
 def main() -> None:
@@ -35,28 +34,17 @@ def main() -> None:
     for key in ("pred_iou_thresh", "stability_score_thresh"):
         if getattr(args, key) is not None:
             thresholds[key] = getattr(args, key)
-    generator = amg_generator(loaded.sam, ValidationConfig(
-        points_per_side=args.points_per_side, **thresholds))
     pages = load_splits(args.data, DatasetConfig(cache=False), None).val
-    images, zones, by_head, by_truth = [], [], [], []
+    gt, by_head = amg_predictions(loaded.sam, pages, ValidationConfig(
+        points_per_side=args.points_per_side, **thresholds))
+    by_truth = []
     for page in pages:
-        images.append({"id": page.image_id, "file_name": page.file_name, "pdf": page.pdf,
-                       "page": page.page_number, "width": page.width_px,
-                       "height": page.height_px})
-        for rle, box in zip(page.rles, page.boxes_xywh, strict=True):
-            zones.append({"id": len(zones) + 1, "image_id": page.image_id, "category_id": 1,
-                          "segmentation": rle, "bbox": list(box), "iscrowd": 0})
-        records = generator.generate(read_image(page.path))
-        if not records:
+        mine = [p for p in by_head if p["image_id"] == page.image_id]
+        if not mine:
             continue
-        ious = mask_utils.iou([r["segmentation"] for r in records], list(page.rles),
+        ious = mask_utils.iou([p["segmentation"] for p in mine], list(page.rles),
                               [0] * len(page.rles))
-        for record, row in zip(records, ious, strict=True):
-            base = {"image_id": page.image_id, "category_id": 1,
-                    "segmentation": record["segmentation"]}
-            by_head.append({**base, "score": float(record["predicted_iou"])})
-            by_truth.append({**base, "score": float(row.max())})
-    gt = {"images": images, "annotations": zones, "categories": [{"id": 1, "name": "zone"}]}
+        by_truth += [{**p, "score": float(row.max())} for p, row in zip(mine, ious, strict=True)]
     head, oracle = coco_segm_metrics(gt, by_head), coco_segm_metrics(gt, by_truth)
     print(f"model {args.model}, thresholds {thresholds or 'SAM defaults'}, {len(pages)} pages, "
           f"{len(by_head) / max(1, len(pages)):.1f} masks/page")

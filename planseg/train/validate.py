@@ -56,6 +56,16 @@ def amg_generator(sam: Sam, config: ValidationConfig) -> FastMaskGenerator:
 @torch.no_grad()
 def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> dict:
     """Run the AMG on every page and score it (ap, ap50, ap75, mean_best_iou, masks_per_page)."""
+    gt, predictions = amg_predictions(sam, pages, config)
+    metrics = coco_segm_metrics(gt, predictions)
+    metrics["masks_per_page"] = len(predictions) / max(1, len(pages))
+    return metrics
+
+
+def amg_predictions(sam: Sam, pages: list[PageRecord], config: ValidationConfig
+                    ) -> tuple[dict, list[dict]]:
+    """The pages as a COCO ground truth and the AMG's masks on them as COCO predictions
+    (RLE segmentation, score = predicted IoU)."""
     generator = amg_generator(sam, config)
     images, annotations, predictions = [], [], []
     for page in pages:
@@ -73,9 +83,7 @@ def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> 
                                 "score": float(record["predicted_iou"])})
     gt = {"images": images, "annotations": annotations,
           "categories": [{"id": 1, "name": "zone"}]}
-    metrics = coco_segm_metrics(gt, predictions)
-    metrics["masks_per_page"] = len(predictions) / max(1, len(pages))
-    return metrics
+    return gt, predictions
 
 
 def coco_segm_metrics(gt: dict, predictions: list[dict]) -> dict:
