@@ -30,11 +30,7 @@ SYNTH = [  # (subfolder, docs, seed, style)
     ("scan", 48, 202, "scan"),
 ]
 DPI = 72
-#: (pred_iou_thresh, stability_score_thresh) pairs tried on held-out pages; SAM's defaults last
-CALIBRATION_GRID = [(i, s) for i in (0.25, 0.4, 0.55, 0.7) for s in (0.3, 0.5, 0.7, 0.9)] + [
-    (0.88, 0.95)]
 CALIBRATION_PAGES = 4
-CALIBRATION_AP_TOLERANCE = 0.01
 
 
 def planseg(*args: str) -> None:
@@ -150,28 +146,17 @@ def store(args: argparse.Namespace, config: dict, counts: dict[str, int], second
 
 
 def calibrate(sam, data: Path) -> tuple[dict, list[dict]]:
-    """The AMG thresholds (predicted IoU, stability) that maximise AMG AP on the held-out
-    pages: an IoU head trained this briefly is calibrated below SAM's (its 0.88 / 0.95
-    filters pass nothing), so SAM's defaults would return no masks at all."""
-    from planseg.train.config import DatasetConfig, ValidationConfig
+    """The AMG thresholds that maximise AMG AP on the first held-out pages (``planseg train``'s
+    calibration, see :mod:`planseg.train.calibrate`)."""
+    from planseg.train.calibrate import calibrate_thresholds
+    from planseg.train.config import DatasetConfig
     from planseg.train.data import load_splits
-    from planseg.train.validate import amg_metrics
 
     pages = [p for p in load_splits(data, DatasetConfig(cache=False), None).val if p.rles]
-    trials = []
-    for iou_t, stability_t in CALIBRATION_GRID:
-        metrics = amg_metrics(sam, pages[:CALIBRATION_PAGES], ValidationConfig(
-            points_per_side=16, pred_iou_thresh=iou_t, stability_score_thresh=stability_t))
-        trials.append({"pred_iou_thresh": iou_t, "stability_score_thresh": stability_t,
-                       **{k: round(v, 4) for k, v in metrics.items()}})
-        print(trials[-1], flush=True)
-    # AP barely moves with extra low-scored masks, but each is a polygon a user must sift:
-    # of the settings within CALIBRATION_AP_TOLERANCE of the best AP, take the sparsest
-    top = max(t["ap"] for t in trials)
-    best = min((t for t in trials if t["ap"] >= top - CALIBRATION_AP_TOLERANCE),
-               key=lambda t: (t["masks_per_page"], -t["ap"]))
-    return {k: best[k] for k in ("pred_iou_thresh", "stability_score_thresh")}, trials
-
+    defaults, trials = calibrate_thresholds(sam, pages[:CALIBRATION_PAGES], points_per_side=16)
+    for trial in trials:
+        print(trial, flush=True)
+    return defaults, trials
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from planseg.models.checkpoints import load_model
 from planseg.models.lora import apply_lora, merge_lora_checkpoint
 from planseg.models.registry import build_sam
 from planseg.train import run
+from planseg.train.calibrate import CALIBRATION_GRID
 from planseg.train.config import DatasetConfig, LossConfig, PromptConfig, TrainConfig
 from planseg.train.data import load_splits
 from planseg.train.samples import PageViews
@@ -73,6 +74,11 @@ def test_two_epoch_run_writes_every_output(two_epochs):
     best = torch.load(out / "best.pt", weights_only=True)
     assert best["planseg_checkpoint"] == 1 and best["kind"] == "model" and best["arch"] == "tiny"
     assert best["train_config"]["num_epochs"] == 2 and "val_ap" in best["metrics"]
+    # the AMG thresholds calibrated for best.pt, the choice among the grid's trials
+    assert summary["amg_defaults"] == best["amg_defaults"]
+    assert len(best["amg_calibration"]) == len(CALIBRATION_GRID)
+    assert (best["amg_defaults"]["pred_iou_thresh"],
+            best["amg_defaults"]["stability_score_thresh"]) in CALIBRATION_GRID
     fresh = build_sam("tiny")
     fresh.load_state_dict(torch.load(out / "best_state_dict.pth", weights_only=True))
     loaded = load_model(out / "best.pt")
@@ -246,3 +252,22 @@ def test_time_budget_stops_at_an_epoch_boundary(data, tmp_path):
     summary = run(_config(data, tmp_path / "budget", num_epochs=3, max_minutes=1e-6))
     assert summary["epochs"] == 1 and _samples(tmp_path / "budget") == [5]
     assert (tmp_path / "budget" / "best.pt").exists()
+
+
+@pytest.mark.slow
+def test_fine_tuning_validates_at_the_starting_models_calibrated_thresholds(
+        data, two_epochs, tmp_path):
+    start = two_epochs[0] / "best.pt"
+    calibrated = torch.load(start, weights_only=True)["amg_defaults"]
+    inherited = run(_config(data, tmp_path / "inherit", **{
+        "model.name": str(start), "num_epochs": 1, "validation.calibrate": False}))
+    used = yaml.safe_load((tmp_path / "inherit" / "config.yaml").read_text())["validation"]
+    assert {k: used[k] for k in calibrated} == calibrated
+    assert inherited["amg_defaults"] is None
+    assert "amg_defaults" not in torch.load(tmp_path / "inherit" / "best.pt", weights_only=True)
+    run(_config(data, tmp_path / "explicit", **{
+        "model.name": str(start), "num_epochs": 1, "validation.calibrate": False,
+        "validation.pred_iou_thresh": 0.123}))
+    used = yaml.safe_load((tmp_path / "explicit" / "config.yaml").read_text())["validation"]
+    assert used["pred_iou_thresh"] == 0.123
+    assert used["stability_score_thresh"] == calibrated["stability_score_thresh"]

@@ -7,7 +7,7 @@ default" (SAM's AMG thresholds) or "derived from another key" (freeze flags foll
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -173,10 +173,23 @@ class ValidationConfig:
     amg: bool = _help("Run the automatic mask generator and COCOeval (AP decides best.pt).",
                       True)
     points_per_side: int | None = _help("AMG points_per_side (None: SAM's default).")
-    pred_iou_thresh: float | None = _help("AMG pred_iou_thresh (None: SAM's default).")
+    pred_iou_thresh: float | None = _help(
+        "AMG pred_iou_thresh (None: the starting model's calibrated amg_defaults, else SAM's "
+        "default).")
     stability_score_thresh: float | None = _help(
-        "AMG stability_score_thresh (None: SAM's default).")
+        "AMG stability_score_thresh (None: as pred_iou_thresh).")
     max_masks_per_page: int = _help("Prompted-IoU masks evaluated per validation page.", 32)
+    calibrate: bool = _help(
+        "After training, choose the AMG thresholds that maximise AMG AP for best.pt on "
+        "validation pages and store them in it (amg_defaults, used by planseg segment).", True)
+    calibration_pages: int = _help("Validation pages the calibration runs the AMG on.", 4)
+
+    def with_thresholds(self, amg_defaults: dict) -> ValidationConfig:
+        """A copy whose unset (None) AMG thresholds are taken from ``amg_defaults``."""
+        filled = {k: v for k, v in amg_defaults.items()
+                  if k in ("pred_iou_thresh", "stability_score_thresh")
+                  and getattr(self, k) is None}
+        return replace(self, **filled)
 
 
 @dataclass
@@ -232,4 +245,6 @@ class TrainConfig:
             found.append("fabric.precision: 16-mixed needs a GPU (use bf16-mixed on CPU)")
         if self.validation.eval_interval < 1:
             found.append("validation.eval_interval: must be >= 1")
+        if self.validation.calibration_pages < 1:
+            found.append("validation.calibration_pages: must be >= 1")
         return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -22,10 +23,18 @@ from torch.utils.data import DataLoader
 
 from planseg.config import config_to_dict, write_resolved_config
 from planseg.errors import ConfigError
-from planseg.train.config import TrainConfig
-from planseg.train.data import load_splits
+from planseg.models.checkpoints import load_model
+from planseg.train.calibrate import calibrate_thresholds
+from planseg.train.config import TrainConfig, ValidationConfig
+from planseg.train.data import PageRecord, load_splits
 from planseg.train.model import build_model, lora_settings
-from planseg.train.outputs import make_progress, plot_curves, save_best, write_metrics_csv
+from planseg.train.outputs import (
+    add_to_checkpoint,
+    make_progress,
+    plot_curves,
+    save_best,
+    write_metrics_csv,
+)
 from planseg.train.samples import EpochSampler, PageViews, collate
 from planseg.train.schedule import make_scheduler, scheduler_steps_per_batch
 from planseg.train.step import PromptedSamLoss
@@ -65,14 +74,19 @@ def main(fabric: L.Fabric, config: TrainConfig) -> dict:
     Summary keys: run_dir, rank (this process's global rank), arch, epochs, steps,
     steps_per_epoch, seconds_per_step (training only, without validation), seconds (wall
     time of this invocation, validation included),
-    train_pages, val_pages, train_views, best_score ([AMG AP, prompted IoU]), history (one dict
-    per epoch, the rows of metrics.csv), dataset_notes.
+    train_pages, val_pages, train_views, best_score ([AMG AP, prompted IoU]), amg_defaults
+    (the AMG thresholds calibrated for best.pt, or None), history (one dict per epoch, the
+    rows of metrics.csv), dataset_notes.
     """
     fabric.seed_everything(config.seed)
     run_dir = Path(config.out)
     cache_dir = config.dataset.cache_dir or run_dir / "cache"
     splits = load_splits(Path(config.data), config.dataset, cache_dir)
-    sam, arch, base = build_model(config.model)
+    start = build_model(config.model)
+    sam, arch, base = start.sam, start.arch, start.base
+    # validate the AMG at the thresholds the starting model was calibrated for (SAM's 0.88 /
+    # 0.95 pass nothing from a small model's head); config.yaml records what was used
+    config = replace(config, validation=config.validation.with_thresholds(start.amg_defaults))
     img_size = sam.image_encoder.img_size
     model = PromptedSamLoss(sam, config.prompts, config.loss)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -106,6 +120,10 @@ def main(fabric: L.Fabric, config: TrainConfig) -> dict:
     started = time.perf_counter()
     steps_before, epochs_before = state["step"], len(state["history"])
     fit(fabric, state, loader, sampler, context)
+    amg_defaults = None
+    if config.validation.calibrate and fabric.global_rank == 0:
+        amg_defaults = calibrate_best(run_dir, config.validation, splits.val)
+    amg_defaults = fabric.broadcast(amg_defaults, src=0)
     elapsed = time.perf_counter() - started
     steps = state["step"] - steps_before
     train_seconds = sum(row["seconds"] for row in state["history"][epochs_before:])
@@ -115,6 +133,7 @@ def main(fabric: L.Fabric, config: TrainConfig) -> dict:
             "seconds_per_step": train_seconds / steps if steps else float("nan"),
             "seconds": elapsed, "train_pages": len(splits.train), "val_pages": len(splits.val),
             "train_views": len(views), "best_score": state["best_score"],
+            "amg_defaults": amg_defaults,
             "history": state["history"], "dataset_notes": splits.notes}
 
 
@@ -222,6 +241,27 @@ def validate(fabric: L.Fabric, context: dict) -> dict:
     sam.train(was_training)
     metrics["val_seconds"] = round(time.perf_counter() - started, 3)
     return metrics
+
+
+def calibrate_best(run_dir: Path, validation: ValidationConfig,
+                   pages: list[PageRecord]) -> dict | None:
+    """Calibrate best.pt's AMG thresholds on the first ``calibration_pages`` annotated
+    validation pages and store them in it; None (and a log line) when there is nothing to
+    calibrate on."""
+    annotated = [p for p in pages if p.rles][:validation.calibration_pages]
+    if not annotated or not (run_dir / "best.pt").exists():
+        log.info("AMG calibration skipped: no annotated validation page")
+        return None
+    started = time.perf_counter()
+    sam = load_model(run_dir / "best.pt").sam
+    defaults, trials = calibrate_thresholds(sam, annotated, validation.points_per_side)
+    add_to_checkpoint(run_dir / "best.pt", {"amg_defaults": defaults,
+                                            "amg_calibration": trials})
+    chosen = next(t for t in trials if all(t[k] == v for k, v in defaults.items()))
+    log.info("AMG thresholds calibrated for best.pt on %d pages in %.1f s: %s (AP %.3f, "
+             "AP50 %.3f)", len(annotated), time.perf_counter() - started,
+             ", ".join(f"{k}={v}" for k, v in defaults.items()), chosen["ap"], chosen["ap50"])
+    return defaults
 
 
 def _finite(value: float) -> float:

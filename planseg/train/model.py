@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 from segment_anything.modeling import Sam
 
@@ -15,13 +16,24 @@ from planseg.train.config import ModelConfig
 log = logging.getLogger(__name__)
 
 
-def load_base(name: str) -> tuple[Sam, str, str]:
-    """(SAM, architecture, base reference) for a registry name, ``planseg-default`` or a
-    checkpoint path; file bases are made absolute so LoRA checkpoints find them later."""
+class StartingModel(NamedTuple):
+    """The SAM a run starts from. ``base``: its reference for LoRA checkpoints (file bases
+    made absolute so they are found later); ``amg_defaults``: its calibrated AMG thresholds
+    (empty unless it is a calibrated planseg checkpoint such as ``planseg-default``)."""
+
+    sam: Sam
+    arch: str
+    base: str
+    amg_defaults: dict
+
+
+def load_base(name: str) -> StartingModel:
+    """The starting model for a registry name, ``planseg-default`` or a checkpoint path."""
     loaded = load_model(name)
     base = name if name in ARCHITECTURES or name == DEFAULT_MODEL_NAME \
         else str(Path(name).resolve())
-    return loaded.sam, loaded.arch, base
+    return StartingModel(loaded.sam, loaded.arch, base,
+                         dict(loaded.meta.get("amg_defaults", {})))
 
 
 def lora_settings(config: ModelConfig) -> dict:
@@ -31,9 +43,10 @@ def lora_settings(config: ModelConfig) -> dict:
             "target_modules": list(config.lora_target_modules)}
 
 
-def build_model(config: ModelConfig) -> tuple[Sam, str, str]:
-    """(SAM ready to train, architecture, base name): parts frozen, LoRA injected."""
-    sam, arch, base = load_base(config.name)
+def build_model(config: ModelConfig) -> StartingModel:
+    """The starting model with its SAM ready to train: parts frozen, LoRA injected."""
+    start = load_base(config.name)
+    sam, arch = start.sam, start.arch
     sam.train()
     for part, frozen in config.frozen().items():
         for param in getattr(sam, part).parameters():
@@ -44,4 +57,4 @@ def build_model(config: ModelConfig) -> tuple[Sam, str, str]:
     total = sum(p.numel() for p in sam.parameters())
     log.info("model %s (%s, method %s): %d of %d parameters trainable", config.name, arch,
              config.method, trainable, total)
-    return sam, arch, base
+    return start

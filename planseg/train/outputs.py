@@ -90,6 +90,15 @@ def save_best(run_dir: Path, sam: Sam, *, arch: str, base: str, lora_config: dic
         torch.save(state, tmp)
 
 
+def add_to_checkpoint(path: Path, entries: dict) -> None:
+    """Add plain-valued ``entries`` (such as ``amg_defaults``) to a planseg checkpoint file,
+    atomically, so a kill leaves the old file or the new one."""
+    payload = torch.load(path, weights_only=True)
+    payload.update(entries)
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
 def make_progress(enabled: bool) -> Progress:
     """A rich progress display with the running loss and ETA (disabled: renders nothing)."""
     return Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(),
