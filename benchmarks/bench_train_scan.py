@@ -9,6 +9,11 @@ the AMG (class-agnostic COCOeval segm AP50) on held-out scan pages before and af
 - usual: noisy boxes only, a single output mask (``prompts.use_points: false``,
   ``prompts.use_boxes: true``, ``prompts.multimask_output: false``).
 
+Each model is scored twice: at the starting model's calibrated AMG thresholds, and at the
+thresholds ``planseg train``'s calibration (:mod:`planseg.train.calibrate`) picks for it on
+the first pages of the 20 training pages (the held-out pages never choose anything). The
+"before" rows separate what calibration alone gives from what the new weights give.
+
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]
 [--recipes planseg,usual] [--set KEY=VALUE ...]`` and copy the printed
@@ -30,6 +35,7 @@ from planseg.config import load_config
 from planseg.models.checkpoints import load_model
 from planseg.synth import generate
 from planseg.train import run
+from planseg.train.calibrate import CALIBRATION_GRID, calibrate_thresholds
 from planseg.train.config import DatasetConfig, TrainConfig, ValidationConfig
 from planseg.train.data import load_splits
 from planseg.train.validate import amg_metrics
@@ -44,8 +50,11 @@ RECIPES = {
 
 def finetune_settings(minutes: float, extra: list[str]) -> dict:
     """What both recipes share: ``planseg train``'s defaults (AdamW 1e-4, whole pages plus one
-    crop each) within the time budget, plus any ``--set KEY=VALUE`` (YAML values)."""
-    settings = {"num_epochs": 1000, "max_minutes": minutes, "validation.amg": False}
+    crop each) within the time budget, plus any ``--set KEY=VALUE`` (YAML values). The run's
+    own AMG validation and calibration are off: the final weights are scored and calibrated
+    here, the same way for every row."""
+    settings = {"num_epochs": 1000, "max_minutes": minutes, "validation.amg": False,
+                "validation.calibrate": False}
     for item in extra:
         key, _, value = item.partition("=")
         settings[key] = yaml.safe_load(value)
@@ -72,20 +81,39 @@ def make_data(work: Path, train_pages: int, val_docs: int, dpi: float) -> Path:
     return data
 
 
-def amg_ap50(model: str | Path, data: Path, validation: ValidationConfig) -> dict:
-    """AMG metrics of a model on the held-out pages."""
-    pages = load_splits(data, DatasetConfig(cache=False), None).val
-    return amg_metrics(load_model(model).sam, pages, validation)
+def pages_of(data: Path, split: str) -> list:
+    """The annotated pages of DATA's ``train`` (the 20 fine-tuning pages) or ``val``
+    (held-out) split."""
+    splits = load_splits(data, DatasetConfig(cache=False), None)
+    return [p for p in getattr(splits, split) if p.rles]
 
 
-def before_metrics(work: Path, model: str, data: Path, validation: ValidationConfig) -> dict:
-    """The starting model's score, cached in WORK (it is the same for every recipe run)."""
-    key = json.dumps([model, load_model(model).sha256, vars(validation)], default=str,
-                     sort_keys=True)
+def evaluate(model: str | Path, data: Path, start: dict, points_per_side: int) -> dict:
+    """The model's held-out AMG metrics at the starting model's thresholds (``start``) and at
+    the thresholds calibrated for it on the first fine-tuning pages, as ``planseg train``
+    calibrates best.pt: {"at_start": metrics, "thresholds": {...}, "calibrated": metrics}."""
+    sam = load_model(model).sam
+    heldout = pages_of(data, "val")
+    calibration_pages = pages_of(data, "train")[:ValidationConfig().calibration_pages]
+    thresholds, _ = calibrate_thresholds(sam, calibration_pages, points_per_side)
+    return {
+        "at_start": amg_metrics(sam, heldout, ValidationConfig(
+            points_per_side=points_per_side, **start)),
+        "thresholds": thresholds,
+        "calibrated": amg_metrics(sam, heldout, ValidationConfig(
+            points_per_side=points_per_side, **thresholds)),
+    }
+
+
+def before_metrics(work: Path, model: str, data: Path, start: dict,
+                   points_per_side: int) -> dict:
+    """The starting model's :func:`evaluate`, cached in WORK (the same for every recipe run)."""
+    key = json.dumps([model, load_model(model).sha256, start, points_per_side,
+                      ValidationConfig().calibration_pages, CALIBRATION_GRID], sort_keys=True)
     cache = work / "before.json"
     if cache.exists() and json.loads(cache.read_text())["key"] == key:
         return json.loads(cache.read_text())["metrics"]
-    metrics = amg_ap50(model, data, validation)
+    metrics = evaluate(model, data, start, points_per_side)
     cache.write_text(json.dumps({"key": key, "metrics": metrics}))
     return metrics
 
@@ -105,12 +133,11 @@ def main() -> None:
     args = parser.parse_args()
     data = make_data(args.work, args.train_pages, args.val_docs, args.dpi)
     # the AMG thresholds segment would use with the starting model (its calibrated
-    # amg_defaults, else SAM's), the same for every row
-    thresholds = load_model(args.model).meta.get("amg_defaults", {})
-    validation = ValidationConfig(points_per_side=args.points_per_side, **thresholds)
-    print("AMG thresholds:", thresholds or "SAM's defaults")
-    before = before_metrics(args.work, args.model, data, validation)
-    rows = [("before fine-tuning", before, 0.0, 0)]
+    # amg_defaults, else SAM's)
+    start = load_model(args.model).meta.get("amg_defaults", {})
+    print("starting model's AMG thresholds:", start or "SAM's defaults")
+    rows = [("before fine-tuning", before_metrics(args.work, args.model, data, start,
+                                                   args.points_per_side), 0.0, 0)]
     shared = finetune_settings(args.minutes, args.set)
     print("fine-tuning settings of both recipes:", shared)
     for key in args.recipes.split(","):
@@ -123,13 +150,23 @@ def main() -> None:
         started = time.perf_counter()
         summary = run(config)
         minutes = (time.perf_counter() - started) / 60
-        after = amg_ap50(_last_weights(out, summary), data, validation)
+        after = evaluate(_last_weights(out, summary), data, start, args.points_per_side)
         rows.append((name, after, minutes, summary["steps"]))
-    print("| model | AMG AP50 | AMG AP | masks/page | train min | steps |")
-    print("|---|---|---|---|---|---|")
-    for name, metrics, minutes, steps in rows:
-        print(f"| {name} | {metrics['ap50']:.3f} | {metrics['ap']:.3f} | "
-              f"{metrics['masks_per_page']:.1f} | {minutes:.1f} | {steps} |")
+    print(f"| model | AP50 at {_pair(start)} | calibrated thresholds | AMG AP50 | AMG AP | "
+          "masks/page | train min | steps |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, result, minutes, steps in rows:
+        calibrated = result["calibrated"]
+        print(f"| {name} | {result['at_start']['ap50']:.3f} | {_pair(result['thresholds'])} | "
+              f"{calibrated['ap50']:.3f} | {calibrated['ap']:.3f} | "
+              f"{calibrated['masks_per_page']:.1f} | {minutes:.1f} | {steps} |")
+
+
+def _pair(thresholds: dict) -> str:
+    """"0.4 / 0.7" for (pred_iou_thresh, stability_score_thresh); SAM's when unset."""
+    if not thresholds:
+        return "SAM's thresholds"
+    return f"{thresholds['pred_iou_thresh']:g} / {thresholds['stability_score_thresh']:g}"
 
 
 def _last_weights(out: Path, summary: dict) -> Path:

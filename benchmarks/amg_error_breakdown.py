@@ -1,0 +1,115 @@
+"""Where a model's AMG AP goes: each AMG mask classified against the ground truth, and how well
+the model segments a zone from *every* grid point inside it (as the AMG prompts), not only
+from the point nearest the zone's centroid (as training mostly prompts).
+
+Masks, in descending predicted IoU (COCOeval's greedy order at IoU 0.5): true positive
+(first match of a zone), duplicate (IoU >= 0.5 with a zone already matched), near miss (best
+IoU 0.3-0.5), partial (0.1-0.3), background (< 0.1). Duplicates cap AP50 whatever the IoU
+head does: ranking the masks by their true IoU still puts them among the true positives.
+
+Run: ``.venv/bin/python benchmarks/amg_error_breakdown.py --data DATA [--model M]
+[--points-per-side 16]`` where DATA is a ``planseg train`` dataset (its val split is scored;
+e.g. ``bench_train_scan.py``'s WORK/data). Thresholds: the model's calibrated ``amg_defaults``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from pycocotools import mask as mask_utils
+
+from planseg.models.checkpoints import load_model
+from planseg.train.config import DatasetConfig, ValidationConfig
+from planseg.train.data import PageRecord, load_splits
+from planseg.train.losses import mask_iou
+from planseg.train.prompts import amg_grid_xy, center_point
+from planseg.train.samples import read_image
+from planseg.train.step import decode, upscale_logits
+from planseg.train.transforms import image_to_tensor, preprocess_batch, resize_image, resize_masks
+from planseg.train.validate import amg_predictions
+
+KINDS = ("true positive", "duplicate", "near miss", "partial", "background")
+
+
+def classify(predictions: list[dict], page: PageRecord) -> Counter:
+    """Count the page's AMG masks by kind (see the module docstring)."""
+    counts: Counter = Counter()
+    if not predictions:
+        return counts
+    ordered = sorted(predictions, key=lambda p: -p["score"])
+    ious = mask_utils.iou([p["segmentation"] for p in ordered], list(page.rles),
+                          [0] * len(page.rles))
+    matched: set[int] = set()
+    for row in ious:
+        free = [j for j in np.argsort(-row) if row[j] >= 0.5 and j not in matched]
+        if free:
+            matched.add(int(free[0]))
+            counts["true positive"] += 1
+        elif row.max() >= 0.5:
+            counts["duplicate"] += 1
+        else:
+            counts["near miss" if row.max() >= 0.3 else "partial" if row.max() >= 0.1
+                   else "background"] += 1
+    return counts
+
+
+@torch.no_grad()
+def point_ious(sam, page: PageRecord, points_per_side: int) -> tuple[list[float], list[float]]:
+    """(IoU from the centroid point per zone, IoU from every grid point inside a zone): the
+    output the IoU head picks, in the model-input frame."""
+    image = resize_image(read_image(page.path), sam.image_encoder.img_size)
+    h, w = image.shape[:2]
+    embedding = sam.image_encoder(preprocess_batch(sam, [image_to_tensor(image)]))
+    grid = amg_grid_xy(points_per_side, w, h)
+    centre, everywhere = [], []
+    for mask in resize_masks(page.decode(), (h, w)):
+        if not mask.any():
+            continue
+        inside = grid[mask[np.clip(grid[:, 1].astype(int), 0, h - 1),
+                           np.clip(grid[:, 0].astype(int), 0, w - 1)]]
+        target = torch.from_numpy(mask)[None, None].float()
+        for points, into in ((center_point(mask)[None], centre), (inside, everywhere)):
+            for start in range(0, len(points), 64):
+                xy = torch.as_tensor(points[start:start + 64], dtype=torch.float32)[:, None]
+                labels = torch.ones(len(xy), 1, dtype=torch.int64)
+                low_res, iou_pred = decode(sam, embedding, (xy, labels), None, None, True)
+                logits = upscale_logits(sam, low_res, (h, w))
+                chosen = logits[torch.arange(len(xy)), iou_pred.argmax(1)][:, None]
+                into += mask_iou(chosen, target.expand(len(xy), -1, -1, -1))[:, 0].tolist()
+    return centre, everywhere
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--model", default="planseg-default")
+    parser.add_argument("--points-per-side", type=int, default=16)
+    args = parser.parse_args()
+    loaded = load_model(args.model)
+    thresholds = loaded.meta.get("amg_defaults", {})
+    pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
+    _, predictions = amg_predictions(loaded.sam, pages, ValidationConfig(
+        points_per_side=args.points_per_side, **thresholds))
+    counts: Counter = Counter()
+    centre, everywhere = [], []
+    for page in pages:
+        counts += classify([p for p in predictions if p["image_id"] == page.image_id], page)
+        c, e = point_ious(loaded.sam, page, args.points_per_side)
+        centre += c
+        everywhere += e
+    zones = sum(len(p.rles) for p in pages)
+    print(f"model {args.model}, thresholds {thresholds or 'SAM defaults'}, {len(pages)} pages, "
+          f"{zones} zones, {len(predictions)} AMG masks")
+    print(" | ".join(f"{kind} {counts[kind]}" for kind in KINDS))
+    print(f"zones found (IoU >= 0.5): {counts['true positive'] / zones:.2f}")
+    print(f"prompted IoU from the centroid point: {np.mean(centre):.3f} ({len(centre)} zones); "
+          f"from every {args.points_per_side}-grid point inside a zone: "
+          f"{np.mean(everywhere):.3f} ({len(everywhere)} points)")
+
+
+if __name__ == "__main__":
+    main()
