@@ -8,8 +8,9 @@ IoU 0.3-0.5), partial (0.1-0.3), background (< 0.1). Duplicates cap AP50 whateve
 head does: ranking the masks by their true IoU still puts them among the true positives.
 
 Run: ``.venv/bin/python benchmarks/amg_error_breakdown.py --data DATA [--model M]
-[--points-per-side 16]`` where DATA is a ``planseg train`` dataset (its val split is scored;
-e.g. ``bench_train_scan.py``'s WORK/data). Thresholds: the model's calibrated ``amg_defaults``.
+[--points-per-side 16] [--pred-iou-thresh T] [--stability-score-thresh S]`` where DATA is a
+``planseg train`` dataset (its val split is scored; e.g. ``bench_train_scan.py``'s
+WORK/data). Thresholds default to the model's calibrated ``amg_defaults``.
 """
 
 from __future__ import annotations
@@ -35,26 +36,32 @@ from planseg.train.validate import amg_predictions
 KINDS = ("true positive", "duplicate", "near miss", "partial", "background")
 
 
-def classify(predictions: list[dict], page: PageRecord) -> Counter:
-    """Count the page's AMG masks by kind (see the module docstring)."""
+def classify(predictions: list[dict], page: PageRecord) -> tuple[Counter, list[tuple]]:
+    """Count the page's AMG masks by kind (see the module docstring); for each duplicate, its
+    (mask IoU, box IoU) with the zone's first mask: box NMS keeps it below 0.7 box IoU."""
     counts: Counter = Counter()
+    overlaps: list[tuple] = []
     if not predictions:
-        return counts
+        return counts, overlaps
     ordered = sorted(predictions, key=lambda p: -p["score"])
-    ious = mask_utils.iou([p["segmentation"] for p in ordered], list(page.rles),
-                          [0] * len(page.rles))
-    matched: set[int] = set()
-    for row in ious:
-        free = [j for j in np.argsort(-row) if row[j] >= 0.5 and j not in matched]
+    rles = [p["segmentation"] for p in ordered]
+    ious = mask_utils.iou(rles, list(page.rles), [0] * len(page.rles))
+    first: dict[int, int] = {}  # zone -> index of its true positive
+    for index, row in enumerate(ious):
+        free = [j for j in np.argsort(-row) if row[j] >= 0.5 and j not in first]
         if free:
-            matched.add(int(free[0]))
+            first[int(free[0])] = index
             counts["true positive"] += 1
         elif row.max() >= 0.5:
             counts["duplicate"] += 1
+            found = first[int(np.argmax(row))]  # every zone it reaches 0.5 with is taken
+            boxes = [mask_utils.toBbox(rles[i]).tolist() for i in (found, index)]
+            overlaps.append((float(mask_utils.iou([rles[index]], [rles[found]], [0])[0, 0]),
+                             float(mask_utils.iou(boxes[1:], boxes[:1], [0])[0, 0])))
         else:
             counts["near miss" if row.max() >= 0.3 else "partial" if row.max() >= 0.1
                    else "background"] += 1
-    return counts
+    return counts, overlaps
 
 
 @torch.no_grad()
@@ -88,16 +95,24 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", default="planseg-default")
     parser.add_argument("--points-per-side", type=int, default=16)
+    parser.add_argument("--pred-iou-thresh", type=float)
+    parser.add_argument("--stability-score-thresh", type=float)
     args = parser.parse_args()
     loaded = load_model(args.model)
-    thresholds = loaded.meta.get("amg_defaults", {})
+    thresholds = dict(loaded.meta.get("amg_defaults", {}))
+    for key in ("pred_iou_thresh", "stability_score_thresh"):
+        if getattr(args, key) is not None:
+            thresholds[key] = getattr(args, key)
     pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
     _, predictions = amg_predictions(loaded.sam, pages, ValidationConfig(
         points_per_side=args.points_per_side, **thresholds))
     counts: Counter = Counter()
-    centre, everywhere = [], []
+    centre, everywhere, overlaps = [], [], []
     for page in pages:
-        counts += classify([p for p in predictions if p["image_id"] == page.image_id], page)
+        page_counts, page_overlaps = classify(
+            [p for p in predictions if p["image_id"] == page.image_id], page)
+        counts += page_counts
+        overlaps += page_overlaps
         c, e = point_ious(loaded.sam, page, args.points_per_side)
         centre += c
         everywhere += e
@@ -106,6 +121,10 @@ def main() -> None:
           f"{zones} zones, {len(predictions)} AMG masks")
     print(" | ".join(f"{kind} {counts[kind]}" for kind in KINDS))
     print(f"zones found (IoU >= 0.5): {counts['true positive'] / zones:.2f}")
+    if overlaps:
+        mask_iou_median, box_iou_median = np.median(np.array(overlaps), axis=0)
+        print(f"a duplicate vs its zone's first mask, median: mask IoU {mask_iou_median:.2f}, "
+              f"box IoU {box_iou_median:.2f}")
     print(f"prompted IoU from the centroid point: {np.mean(centre):.3f} ({len(centre)} zones); "
           f"from every {args.points_per_side}-grid point inside a zone: "
           f"{np.mean(everywhere):.3f} ({len(everywhere)} points)")

@@ -1,6 +1,7 @@
 """How much AMG AP a perfect IoU head would add: the same AMG masks scored twice, ranked by
 the model's predicted IoU (what ``segment`` reports) and by their true best IoU with any
-ground-truth zone (an oracle). The gap is what better-calibrated scores alone can give.
+ground-truth zone (an oracle), and with the oracle also dropping masks below a true IoU (a
+perfect ``pred_iou_thresh``). The gap is what better-calibrated scores alone can give.
 
 Run: ``.venv/bin/python benchmarks/amg_ranking_headroom.py --data DATA [--model M]
 [--points-per-side 16] [--pred-iou-thresh T] [--stability-score-thresh S]`` where DATA is a
@@ -50,6 +51,11 @@ def main() -> None:
           f"{len(by_head) / max(1, len(pages)):.1f} masks/page")
     print(f"ranked by the IoU head: AP50 {head['ap50']:.3f}, AP {head['ap']:.3f}")
     print(f"ranked by true IoU (oracle): AP50 {oracle['ap50']:.3f}, AP {oracle['ap']:.3f}")
+    for floor in (0.6, 0.7):  # an oracle filter too: what a perfect pred_iou_thresh could do
+        kept = [p for p in by_truth if p["score"] >= floor]
+        filtered = coco_segm_metrics(gt, kept)
+        print(f"ranked by true IoU, masks below {floor} dropped: AP50 {filtered['ap50']:.3f}, "
+              f"AP {filtered['ap']:.3f}, {len(kept) / max(1, len(pages)):.1f} masks/page")
 
 
 if __name__ == "__main__":
