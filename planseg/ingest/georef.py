@@ -124,6 +124,12 @@ def read_georef(doc: Document, page_index: int) -> PageGeoref | None:
     from planseg.ingest import georef_iso, georef_ogc  # they import this module's types
 
     page = doc.load_page(page_index)
+    if not 0 < page.xref < doc.pdf.xref_length():
+        # a repaired file whose page object MuPDF rebuilt outside the cross-reference table:
+        # there is no page dictionary to read keys from
+        log.warning("%s page %d: page object outside the cross-reference table; "
+                    "georeferencing ignored", doc.path, page_index + 1)
+        return None
     for reader in (georef_iso.read_viewports, georef_ogc.read_viewports):
         try:
             viewports = reader(doc.pdf, page.xref, page_index)
