@@ -15,23 +15,19 @@ WORK/data). Thresholds default to the model's calibrated ``amg_defaults``.
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import torch
+from amg_ranking_headroom import held_out_amg  # benchmarks/ is the script's sys.path[0]
 from pycocotools import mask as mask_utils
 
-from planseg.models.checkpoints import load_model
-from planseg.train.config import DatasetConfig, ValidationConfig
-from planseg.train.data import PageRecord, load_splits
+from planseg.train.data import PageRecord
 from planseg.train.losses import mask_iou
 from planseg.train.prompts import amg_grid_xy, center_point
 from planseg.train.samples import read_image
 from planseg.train.step import decode, upscale_logits
 from planseg.train.transforms import image_to_tensor, preprocess_batch, resize_image, resize_masks
-from planseg.train.validate import amg_predictions
 
 KINDS = ("true positive", "duplicate", "near miss", "partial", "background")
 
@@ -91,21 +87,8 @@ def point_ious(sam, page: PageRecord, points_per_side: int) -> tuple[list[float]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--model", default="planseg-default")
-    parser.add_argument("--points-per-side", type=int, default=16)
-    parser.add_argument("--pred-iou-thresh", type=float)
-    parser.add_argument("--stability-score-thresh", type=float)
-    args = parser.parse_args()
-    loaded = load_model(args.model)
-    thresholds = dict(loaded.meta.get("amg_defaults", {}))
-    for key in ("pred_iou_thresh", "stability_score_thresh"):
-        if getattr(args, key) is not None:
-            thresholds[key] = getattr(args, key)
-    pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
-    _, predictions = amg_predictions(loaded.sam, pages, ValidationConfig(
-        points_per_side=args.points_per_side, **thresholds))
+    run = held_out_amg(__doc__.splitlines()[0])
+    pages, predictions = run.pages, run.predictions
     counts: Counter = Counter()
     centre, everywhere, overlaps = [], [], []
     for page in pages:
@@ -113,11 +96,11 @@ def main() -> None:
             [p for p in predictions if p["image_id"] == page.image_id], page)
         counts += page_counts
         overlaps += page_overlaps
-        c, e = point_ious(loaded.sam, page, args.points_per_side)
+        c, e = point_ious(run.sam, page, run.points_per_side)
         centre += c
         everywhere += e
     zones = sum(len(p.rles) for p in pages)
-    print(f"model {args.model}, thresholds {thresholds or 'SAM defaults'}, {len(pages)} pages, "
+    print(f"model {run.model}, thresholds {run.thresholds or 'SAM defaults'}, {len(pages)} pages, "
           f"{zones} zones, {len(predictions)} AMG masks")
     print(" | ".join(f"{kind} {counts[kind]}" for kind in KINDS))
     print(f"zones found (IoU >= 0.5): {counts['true positive'] / zones:.2f}")
@@ -126,7 +109,7 @@ def main() -> None:
         print(f"a duplicate vs its zone's first mask, median: mask IoU {mask_iou_median:.2f}, "
               f"box IoU {box_iou_median:.2f}")
     print(f"prompted IoU from the centroid point: {np.mean(centre):.3f} ({len(centre)} zones); "
-          f"from every {args.points_per_side}-grid point inside a zone: "
+          f"from every {run.points_per_side}-grid point inside a zone: "
           f"{np.mean(everywhere):.3f} ({len(everywhere)} points)")
 
 

@@ -12,18 +12,36 @@ WORK/data). Thresholds default to the model's calibrated ``amg_defaults``.
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 from pycocotools import mask as mask_utils
+from segment_anything.modeling import Sam
 
 from planseg.models.checkpoints import load_model
 from planseg.train.config import DatasetConfig, ValidationConfig
-from planseg.train.data import load_splits
+from planseg.train.data import PageRecord, load_splits
 from planseg.train.validate import amg_predictions, coco_segm_metrics
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+@dataclass
+class HeldOutAmg:
+    """The AMG's masks on a dataset's annotated val pages, as COCO ground truth and
+    predictions, with the model and thresholds that made them."""
+
+    model: str
+    sam: Sam
+    thresholds: dict
+    points_per_side: int
+    pages: list[PageRecord]
+    gt: dict
+    predictions: list[dict]
+
+
+def held_out_amg(description: str) -> HeldOutAmg:
+    """Parse ``--data --model --points-per-side --pred-iou-thresh --stability-score-thresh``
+    (thresholds default to the model's calibrated ``amg_defaults``) and run the AMG."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--model", default="planseg-default")
     parser.add_argument("--points-per-side", type=int, default=16)
@@ -35,9 +53,16 @@ def main() -> None:
     for key in ("pred_iou_thresh", "stability_score_thresh"):
         if getattr(args, key) is not None:
             thresholds[key] = getattr(args, key)
-    pages = load_splits(args.data, DatasetConfig(cache=False), None).val
-    gt, by_head = amg_predictions(loaded.sam, pages, ValidationConfig(
+    pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
+    gt, predictions = amg_predictions(loaded.sam, pages, ValidationConfig(
         points_per_side=args.points_per_side, **thresholds))
+    return HeldOutAmg(args.model, loaded.sam, thresholds, args.points_per_side, pages, gt,
+                      predictions)
+
+
+def main() -> None:
+    run = held_out_amg(__doc__.splitlines()[0])
+    gt, by_head, pages = run.gt, run.predictions, run.pages
     by_truth = []
     for page in pages:
         mine = [p for p in by_head if p["image_id"] == page.image_id]
@@ -47,7 +72,7 @@ def main() -> None:
                               [0] * len(page.rles))
         by_truth += [{**p, "score": float(row.max())} for p, row in zip(mine, ious, strict=True)]
     head, oracle = coco_segm_metrics(gt, by_head), coco_segm_metrics(gt, by_truth)
-    print(f"model {args.model}, thresholds {thresholds or 'SAM defaults'}, {len(pages)} pages, "
+    print(f"model {run.model}, thresholds {run.thresholds or 'SAM defaults'}, {len(pages)} pages, "
           f"{len(by_head) / max(1, len(pages)):.1f} masks/page")
     print(f"ranked by the IoU head: AP50 {head['ap50']:.3f}, AP {head['ap']:.3f}")
     print(f"ranked by true IoU (oracle): AP50 {oracle['ap50']:.3f}, AP {oracle['ap']:.3f}")
