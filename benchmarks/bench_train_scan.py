@@ -12,7 +12,8 @@ the AMG (class-agnostic COCOeval segm AP50) on held-out scan pages before and af
 Each model is scored twice: at the starting model's calibrated AMG thresholds, and at the
 thresholds ``planseg train``'s calibration (:mod:`planseg.train.calibrate`) picks for it on
 the first pages of the 20 training pages (the held-out pages never choose anything). The
-"before" rows separate what calibration alone gives from what the new weights give.
+"before" row at its calibrated thresholds is what calibration alone gives, without new
+weights.
 
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]

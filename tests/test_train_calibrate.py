@@ -4,6 +4,8 @@ each threshold pair scores, and the choice must follow the stated rule."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from train_toy import make_dataset
 
@@ -43,8 +45,7 @@ def test_one_pass_per_stability_scores_what_separate_runs_score(pages):
 
 
 def test_calibration_needs_an_annotated_page(pages):
-    empty = [pages[0].__class__(**{**pages[0].__dict__, "ann_ids": (), "rles": (),
-                                   "boxes_xywh": ()})]
+    empty = [replace(pages[0], ann_ids=(), rles=(), boxes_xywh=())]
     with pytest.raises(ValueError, match="annotated page"):
         calibrate_thresholds(load_model("tiny").sam, empty, 4, GRID)
 
@@ -56,4 +57,3 @@ def test_unset_validation_thresholds_come_from_the_starting_model():
     user = ValidationConfig(pred_iou_thresh=0.6).with_thresholds(calibrated)
     assert (user.pred_iou_thresh, user.stability_score_thresh) == (0.6, 0.7)
     assert ValidationConfig().with_thresholds({}).pred_iou_thresh is None
-
