@@ -23,11 +23,10 @@ from amg_ranking_headroom import held_out_amg  # benchmarks/ is the script's sys
 from pycocotools import mask as mask_utils
 
 from planseg.train.data import PageRecord
-from planseg.train.losses import mask_iou
 from planseg.train.prompts import amg_grid_xy, center_point
 from planseg.train.samples import read_image
-from planseg.train.step import decode, upscale_logits
 from planseg.train.transforms import image_to_tensor, preprocess_batch, resize_image, resize_masks
+from planseg.train.validate import head_choice_iou
 
 KINDS = ("true positive", "duplicate", "near miss", "partial", "background")
 
@@ -79,10 +78,8 @@ def point_ious(sam, page: PageRecord, points_per_side: int) -> tuple[list[float]
             for start in range(0, len(points), 64):
                 xy = torch.as_tensor(points[start:start + 64], dtype=torch.float32)[:, None]
                 labels = torch.ones(len(xy), 1, dtype=torch.int64)
-                low_res, iou_pred = decode(sam, embedding, (xy, labels), None, None, True)
-                logits = upscale_logits(sam, low_res, (h, w))
-                chosen = logits[torch.arange(len(xy)), iou_pred.argmax(1)][:, None]
-                into += mask_iou(chosen, target.expand(len(xy), -1, -1, -1))[:, 0].tolist()
+                into += head_choice_iou(sam, embedding, (xy, labels),
+                                        target.expand(len(xy), -1, -1, -1)).tolist()
     return centre, everywhere
 
 

@@ -37,13 +37,20 @@ def prompted_mean_iou(sam: Sam, views: PageViews, device: torch.device) -> float
         image = sample["image"].to(device)
         embedding = sam.image_encoder(preprocess_batch(sam, [image]))
         points = (sample["points"].to(device), sample["labels"].to(device))
-        low_res, iou_pred = decode(sam, embedding, points, None, None, True)
-        logits = upscale_logits(sam, low_res, tuple(image.shape[-2:]))
         target = sample["masks"].to(device)[:, None].float()
-        chosen = iou_pred.argmax(dim=1)
-        rows = torch.arange(len(chosen), device=device)
-        ious.append(mask_iou(logits[rows, chosen][:, None], target)[:, 0].cpu())
+        ious.append(head_choice_iou(sam, embedding, points, target).cpu())
     return float(torch.cat(ious).mean()) if ious else float("nan")
+
+
+def head_choice_iou(sam: Sam, embedding: torch.Tensor, points: tuple,
+                    target: torch.Tensor) -> torch.Tensor:
+    """IoU with ``target`` (Nx1xhxw, model-input frame) of the multimask output the IoU head
+    ranks first for each of N point prompts, as the AMG would pick it: N floats."""
+    low_res, iou_pred = decode(sam, embedding, points, None, None, True)
+    logits = upscale_logits(sam, low_res, tuple(target.shape[-2:]))
+    chosen = iou_pred.argmax(dim=1)
+    rows = torch.arange(len(chosen), device=chosen.device)
+    return mask_iou(logits[rows, chosen][:, None], target)[:, 0]
 
 
 def amg_generator(sam: Sam, config: ValidationConfig) -> FastMaskGenerator:
