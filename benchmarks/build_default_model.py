@@ -85,7 +85,15 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=95.0)
     parser.add_argument("--store-only", action="store_true",
                         help="skip synth and training: calibrate and store WORK/run again")
+    parser.add_argument("--styles", default="vector,scan",
+                        help="synth styles to train on (vector-only builds a start model that "
+                             "has never seen scans, for the fine-tuning experiment of issue 4)")
+    parser.add_argument("--epochs", type=int, default=TRAIN_CONFIG["num_epochs"],
+                        help="epochs of the cosine schedule (size it to --minutes)")
+    parser.add_argument("--target", type=Path, default=TARGET,
+                        help="where to store the model (default: the packaged default)")
     args = parser.parse_args()
+    args.synth = [part for part in SYNTH if part[3] in args.styles.split(",")]
     if args.store_only:
         config = yaml.safe_load((args.work / "train.yaml").read_text())
         counts = {split: len(json.loads((args.work / "data" / split / "annotations.json")
@@ -97,12 +105,12 @@ def main() -> None:
         return
     started = time.time()
     parts = []
-    for name, docs, seed, style in SYNTH:
+    for name, docs, seed, style in args.synth:
         planseg("synth", str(args.work / name), "--docs", str(docs), "--seed", str(seed),
                 "--dpi", str(DPI), "--style", style, "--val-fraction", "0.1")
         parts.append(args.work / name)
     counts = merge_datasets(parts, args.work / "data")
-    config = {**TRAIN_CONFIG, "max_minutes": args.minutes}
+    config = {**TRAIN_CONFIG, "num_epochs": args.epochs, "max_minutes": args.minutes}
     (args.work / "train.yaml").write_text(yaml.safe_dump(config))
     planseg("train", "--data", str(args.work / "data"), "--out", str(args.work / "run"),
             "--model", "small", "--accelerator", "cpu", "--config", str(args.work / "train.yaml"))
@@ -126,23 +134,25 @@ def store(args: argparse.Namespace, config: dict, counts: dict[str, int], second
                                     .items() if v}
     recipe = {
         "command": "python benchmarks/build_default_model.py --work DIR "
-                   f"--minutes {args.minutes:g}",
-        "synth": [{"docs": d, "seed": s, "style": st, "dpi": DPI} for _, d, s, st in SYNTH],
+                   f"--minutes {args.minutes:g} --styles {args.styles} --epochs {args.epochs}",
+        "synth": [{"docs": d, "seed": s, "style": st, "dpi": DPI}
+                  for _, d, s, st in args.synth],
         "pages": counts, "train_config": config, "seconds": round(seconds),
         "note": "suits clean planning-map styles; fine-tune a SAM checkpoint with "
                 "`planseg train` for real work",
     }
     extra = {"recipe": recipe}
-    save_planseg_checkpoint(TARGET, best.sam, best.arch,
+    save_planseg_checkpoint(args.target, best.sam, best.arch,
                             train_config=best.meta.get("train_config", {}),
                             metrics=best.meta.get("metrics", {}), extra=extra, half=True)
-    shipped = load_model(TARGET)  # calibrate the fp16 weights segment will actually load
+    shipped = load_model(args.target)  # calibrate the fp16 weights segment will actually load
     extra["amg_defaults"], extra["amg_calibration"] = calibrate(shipped.sam, args.work / "data")
     print("AMG thresholds:", extra["amg_defaults"])
-    save_planseg_checkpoint(TARGET, shipped.sam, shipped.arch,
+    save_planseg_checkpoint(args.target, shipped.sam, shipped.arch,
                             train_config=best.meta.get("train_config", {}),
                             metrics=best.meta.get("metrics", {}), extra=extra, half=True)
-    print(f"wrote {TARGET} ({TARGET.stat().st_size / 1e6:.1f} MB) in {seconds / 60:.1f} min")
+    print(f"wrote {args.target} ({args.target.stat().st_size / 1e6:.1f} MB) in "
+          f"{seconds / 60:.1f} min")
 
 
 def calibrate(sam, data: Path) -> tuple[dict, list[dict]]:
