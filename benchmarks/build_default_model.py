@@ -94,6 +94,8 @@ def main() -> None:
                         help="where to store the model (default: the packaged default)")
     args = parser.parse_args()
     args.synth = [part for part in SYNTH if part[3] in args.styles.split(",")]
+    if not args.synth:
+        parser.error(f"--styles {args.styles!r}: none of {', '.join(p[3] for p in SYNTH)}")
     if args.store_only:
         config = yaml.safe_load((args.work / "train.yaml").read_text())
         counts = {split: len(json.loads((args.work / "data" / split / "annotations.json")
@@ -118,7 +120,8 @@ def main() -> None:
 
 
 def store(args: argparse.Namespace, config: dict, counts: dict[str, int], seconds: float) -> None:
-    """Save best.pt as the fp16 embedded default, with its recipe."""
+    """Save best.pt as fp16 at ``--target`` (the embedded default unless given), with its
+    recipe."""
     import torch
 
     from planseg.models.checkpoints import load_model, save_planseg_checkpoint
