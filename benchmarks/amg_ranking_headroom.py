@@ -12,16 +12,17 @@ WORK/data). Thresholds default to the model's calibrated ``amg_defaults``.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pycocotools import mask as mask_utils
 from segment_anything.modeling import Sam
 
+from planseg.infer.amg import FastMaskGenerator
 from planseg.models.checkpoints import load_model
 from planseg.train.config import DatasetConfig, ValidationConfig
 from planseg.train.data import PageRecord, load_splits
-from planseg.train.validate import amg_predictions, coco_segm_metrics
+from planseg.train.validate import amg_generator, amg_predictions, coco_segm_metrics
 
 
 @dataclass
@@ -47,6 +48,9 @@ def held_out_amg(description: str) -> HeldOutAmg:
     parser.add_argument("--points-per-side", type=int, default=16)
     parser.add_argument("--pred-iou-thresh", type=float)
     parser.add_argument("--stability-score-thresh", type=float)
+    parser.add_argument("--box-nms-thresh", type=float,
+                        help="box IoU above which the AMG drops the lower-scored mask "
+                             "(default: SAM's 0.7)")
     args = parser.parse_args()
     loaded = load_model(args.model)
     thresholds = dict(loaded.meta.get("amg_defaults", {}))
@@ -54,8 +58,13 @@ def held_out_amg(description: str) -> HeldOutAmg:
         if getattr(args, key) is not None:
             thresholds[key] = getattr(args, key)
     pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
-    gt, predictions = amg_predictions(loaded.sam, pages, ValidationConfig(
-        points_per_side=args.points_per_side, **thresholds))
+    config = ValidationConfig(points_per_side=args.points_per_side, **thresholds)
+    generator = amg_generator(loaded.sam, config)
+    if args.box_nms_thresh is not None:
+        thresholds["box_nms_thresh"] = args.box_nms_thresh
+        generator = FastMaskGenerator(loaded.sam, replace(generator.config,
+                                                          box_nms_thresh=args.box_nms_thresh))
+    gt, predictions = amg_predictions(loaded.sam, pages, config, generator)
     return HeldOutAmg(args.model, loaded.sam, thresholds, args.points_per_side, pages, gt,
                       predictions)
 

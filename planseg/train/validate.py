@@ -69,11 +69,12 @@ def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> 
     return metrics
 
 
-def amg_predictions(sam: Sam, pages: list[PageRecord], config: ValidationConfig
-                    ) -> tuple[dict, list[dict]]:
+def amg_predictions(sam: Sam, pages: list[PageRecord], config: ValidationConfig,
+                    generator: FastMaskGenerator | None = None) -> tuple[dict, list[dict]]:
     """The pages as a COCO ground truth and the AMG's masks on them as COCO predictions
-    (RLE segmentation, score = predicted IoU)."""
-    generator = amg_generator(sam, config)
+    (RLE segmentation, score = predicted IoU). ``generator``: one with settings validation
+    has no key for (benchmarks); default :func:`amg_generator` of ``config``."""
+    generator = generator or amg_generator(sam, config)
     images, annotations, predictions = [], [], []
     for page in pages:
         images.append({"id": page.image_id, "file_name": page.file_name, "pdf": page.pdf,
