@@ -57,3 +57,18 @@ def test_unset_validation_thresholds_come_from_the_starting_model():
     user = ValidationConfig(pred_iou_thresh=0.6).with_thresholds(calibrated)
     assert (user.pred_iou_thresh, user.stability_score_thresh) == (0.6, 0.7)
     assert ValidationConfig().with_thresholds({}).pred_iou_thresh is None
+
+
+def test_amg_predictions_runs_the_generator_it_is_given(pages):
+    """Benchmarks pass a generator with settings validation has no key for (box NMS)."""
+    from planseg.infer.amg import FastMaskGenerator
+    from planseg.train.validate import amg_generator, amg_predictions
+
+    sam = load_model("planseg-default").sam
+    config = ValidationConfig(points_per_side=8, pred_iou_thresh=0.25,
+                              stability_score_thresh=0.5)
+    _, usual = amg_predictions(sam, pages, config)
+    strict = FastMaskGenerator(sam, replace(amg_generator(sam, config).config,
+                                            box_nms_thresh=0.2))
+    _, fewer = amg_predictions(sam, pages, config, strict)
+    assert 0 < len(fewer) < len(usual)
