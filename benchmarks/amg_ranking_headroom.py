@@ -12,13 +12,12 @@ WORK/data). Thresholds default to the model's calibrated ``amg_defaults``.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from pycocotools import mask as mask_utils
 from segment_anything.modeling import Sam
 
-from planseg.infer.amg import FastMaskGenerator
 from planseg.models.checkpoints import load_model
 from planseg.train.config import DatasetConfig, ValidationConfig
 from planseg.train.data import PageRecord, load_splits
@@ -59,12 +58,10 @@ def held_out_amg(description: str) -> HeldOutAmg:
             thresholds[key] = getattr(args, key)
     pages = [p for p in load_splits(args.data, DatasetConfig(cache=False), None).val if p.rles]
     config = ValidationConfig(points_per_side=args.points_per_side, **thresholds)
-    generator = amg_generator(loaded.sam, config)
-    if args.box_nms_thresh is not None:
-        thresholds["box_nms_thresh"] = args.box_nms_thresh
-        generator = FastMaskGenerator(loaded.sam, replace(generator.config,
-                                                          box_nms_thresh=args.box_nms_thresh))
-    gt, predictions = amg_predictions(loaded.sam, pages, config, generator)
+    nms = {} if args.box_nms_thresh is None else {"box_nms_thresh": args.box_nms_thresh}
+    gt, predictions = amg_predictions(loaded.sam, pages, config,
+                                      amg_generator(loaded.sam, config, **nms))
+    thresholds.update(nms)
     return HeldOutAmg(args.model, loaded.sam, thresholds, args.points_per_side, pages, gt,
                       predictions)
 

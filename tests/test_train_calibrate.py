@@ -13,7 +13,7 @@ from planseg.models.checkpoints import load_model
 from planseg.train.calibrate import AP_TOLERANCE, calibrate_thresholds
 from planseg.train.config import DatasetConfig, ValidationConfig
 from planseg.train.data import load_splits
-from planseg.train.validate import amg_metrics
+from planseg.train.validate import amg_generator, amg_metrics, amg_predictions
 
 GRID = [(0.25, 0.5), (0.55, 0.5), (0.7, 0.5), (0.25, 0.7), (0.7, 0.9)]
 
@@ -61,14 +61,10 @@ def test_unset_validation_thresholds_come_from_the_starting_model():
 
 def test_amg_predictions_runs_the_generator_it_is_given(pages):
     """Benchmarks pass a generator with settings validation has no key for (box NMS)."""
-    from planseg.infer.amg import FastMaskGenerator
-    from planseg.train.validate import amg_generator, amg_predictions
-
     sam = load_model("planseg-default").sam
     config = ValidationConfig(points_per_side=8, pred_iou_thresh=0.25,
                               stability_score_thresh=0.5)
     _, usual = amg_predictions(sam, pages, config)
-    strict = FastMaskGenerator(sam, replace(amg_generator(sam, config).config,
-                                            box_nms_thresh=0.2))
-    _, fewer = amg_predictions(sam, pages, config, strict)
+    _, fewer = amg_predictions(sam, pages, config,
+                               amg_generator(sam, config, box_nms_thresh=0.2))
     assert 0 < len(fewer) < len(usual)

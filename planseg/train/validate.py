@@ -53,11 +53,12 @@ def head_choice_iou(sam: Sam, embedding: torch.Tensor, points: tuple,
     return mask_iou(logits[rows, chosen][:, None], target)[:, 0]
 
 
-def amg_generator(sam: Sam, config: ValidationConfig) -> FastMaskGenerator:
-    """The generator ``planseg segment`` runs, with the validation's AMG settings."""
+def amg_generator(sam: Sam, config: ValidationConfig, **amg_settings) -> FastMaskGenerator:
+    """The generator ``planseg segment`` runs, with the validation's AMG settings plus any
+    ``amg_settings`` validation has no key for (benchmarks: ``box_nms_thresh``)."""
     options = {k: getattr(config, k) for k in
                ("points_per_side", "pred_iou_thresh", "stability_score_thresh")}
-    return FastMaskGenerator(sam, AmgConfig(**options))
+    return FastMaskGenerator(sam, AmgConfig(**options, **amg_settings))
 
 
 @torch.no_grad()
@@ -72,8 +73,8 @@ def amg_metrics(sam: Sam, pages: list[PageRecord], config: ValidationConfig) -> 
 def amg_predictions(sam: Sam, pages: list[PageRecord], config: ValidationConfig,
                     generator: FastMaskGenerator | None = None) -> tuple[dict, list[dict]]:
     """The pages as a COCO ground truth and the AMG's masks on them as COCO predictions
-    (RLE segmentation, score = predicted IoU). ``generator``: one with settings validation
-    has no key for (benchmarks); default :func:`amg_generator` of ``config``."""
+    (RLE segmentation, score = predicted IoU). ``generator``: default :func:`amg_generator`
+    of ``config``."""
     generator = generator or amg_generator(sam, config)
     images, annotations, predictions = [], [], []
     for page in pages:
