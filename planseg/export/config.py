@@ -31,6 +31,12 @@ class ExportConfig:
         "help": "write DIR/previews/<document>-p<page>.png overlays"})
     preview_opacity: float = field(default=0.45, metadata={
         "help": "fill opacity of polygons in previews, 0..1"})
+    class_max_delta_e: float = field(default=8.0, metadata={
+        "help": "a polygon takes a legend swatch's class by colour only within this CIEDE2000 "
+                "distance of the swatch"})
+    class_ambiguous_delta_e: float = field(default=3.0, metadata={
+        "help": "swatches of other classes within this CIEDE2000 distance of the nearest one "
+                "make colour ambiguous: the code written in the zone decides, else none"})
 
     def problems(self) -> list[str]:
         """Checks reported together by planseg.config."""
@@ -38,6 +44,9 @@ class ExportConfig:
                  for f in self.formats if f not in FORMATS]
         if not 0.0 <= self.preview_opacity <= 1.0:
             found.append(f"preview_opacity: must be within 0..1, got {self.preview_opacity}")
+        found += [f"{name}: must be >= 0, got {getattr(self, name)}"
+                  for name in ("class_max_delta_e", "class_ambiguous_delta_e")
+                  if getattr(self, name) < 0]
         return found + self.vectorize_config().problems()
 
     def vectorize_config(self) -> VectorizeConfig:
