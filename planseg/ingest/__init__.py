@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "Document": "documents", "DocumentRef": "documents", "discover": "documents",
     "open_document": "documents",
-    "GeoViewport": "georef", "PageGeoref": "georef", "read_georef": "georef",
+    "GeoViewport": "viewport", "PageGeoref": "georef", "read_georef": "georef",
     "RenderedPage": "render", "page_pixel_size": "render", "page_transforms": "render",
     "render_page": "render",
     "Word": "text", "page_words": "text",
@@ -28,12 +28,13 @@ __all__ = [
 
 if TYPE_CHECKING:
     from planseg.ingest.documents import Document, DocumentRef, discover, open_document
-    from planseg.ingest.georef import GeoViewport, PageGeoref, read_georef
+    from planseg.ingest.georef import PageGeoref, read_georef
     from planseg.ingest.rasterize import RasterizeSummary, run
     from planseg.ingest.rasterize_config import RasterizeConfig
     from planseg.ingest.render import RenderedPage, page_pixel_size, page_transforms, render_page
     from planseg.ingest.text import Word, page_words
     from planseg.ingest.tiling import Tile, plan_tiles
+    from planseg.ingest.viewport import GeoViewport
 
 
 def __getattr__(name: str) -> Any:

@@ -15,8 +15,8 @@ import numpy as np
 import pymupdf
 import pyproj
 
-from planseg.ingest.georef import GeoViewport, fit_affine
 from planseg.ingest.pdfobj import numbers, read_object, resolve
+from planseg.ingest.viewport import GeoViewport, fit_affine
 
 log = logging.getLogger(__name__)
 

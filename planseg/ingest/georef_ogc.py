@@ -20,8 +20,8 @@ from pyproj.crs import coordinate_operation as ops
 from pyproj.crs.coordinate_system import Cartesian2DCS
 from pyproj.crs.enums import Cartesian2DCSAxis
 
-from planseg.ingest.georef import GeoViewport, fit_affine
 from planseg.ingest.pdfobj import numbers, read_object, resolve
+from planseg.ingest.viewport import GeoViewport, fit_affine
 
 log = logging.getLogger(__name__)
 
