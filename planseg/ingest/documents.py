@@ -181,6 +181,29 @@ def _open_image(path: Path, kind: DocumentKind) -> pymupdf.Document:
                                    path=path) from exc
 
 
+#: This process's most recently used document, reused while consecutive tasks of a worker
+#: process read the same file (the tiles of a page, the pages of a document). Keyed by path and
+#: a version string (the file's SHA-256 where the caller knows it), so a file replaced between
+#: two tasks is opened again.
+_CACHED: dict[tuple[str, str], Document] = {}
+
+
+def cached_document(path: Path, version: str = "") -> Document:
+    """``open_document(path)``, kept open for the next call with the same ``path`` and
+    ``version``; opening another file closes the previous one (one open document per process)."""
+    key = (str(path), version)
+    if key not in _CACHED:
+        close_cached_document()
+        _CACHED[key] = open_document(Path(path))
+    return _CACHED[key]
+
+
+def close_cached_document() -> None:
+    """Close this process's cached document, if any."""
+    while _CACHED:
+        _CACHED.popitem()[1].close()
+
+
 def discover(inputs: Sequence[Path]) -> list[DocumentRef | InputError]:
     """Documents under ``inputs`` (files or folders, recursive), sorted by ``name``.
 

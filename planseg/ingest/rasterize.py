@@ -25,7 +25,13 @@ from typing import Any
 from planseg.config import write_resolved_config
 from planseg.errors import InputError, OutputError
 from planseg.fsio import atomic_path, atomic_write_json, sha256_file, sha256_json
-from planseg.ingest.documents import Document, DocumentRef, discover, open_document
+from planseg.ingest.documents import (
+    DocumentRef,
+    cached_document,
+    close_cached_document,
+    discover,
+    open_document,
+)
 from planseg.ingest.rasterize_config import RasterizeConfig
 from planseg.ingest.render import (
     check_pixel_budget,
@@ -142,7 +148,7 @@ def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, A
         try:
             yield from map(render_task, tasks)
         finally:
-            _close_cached()
+            close_cached_document()
         return
     # fork is fastest (PyMuPDF is already imported); spawn if torch is loaded, whose thread
     # pools do not survive a fork
@@ -153,7 +159,6 @@ def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, A
 
 # worker-local: the last document opened, reused for its next page; keyed by content hash so
 # a file rewritten between two in-process runs is opened afresh
-_OPEN: dict[tuple[str, str], Document] = {}
 
 
 def render_task(task: PageTask) -> dict[str, Any]:
@@ -162,7 +167,7 @@ def render_task(task: PageTask) -> dict[str, Any]:
     Runs in a worker process; every failure comes back as data, except an output error.
     """
     try:
-        doc = _open_cached(task.path, task.sha256)
+        doc = cached_document(task.path, task.sha256)
         dpi = resolve_dpi(doc, task.page_index, task.dpi, task.max_pixels)
         width, height = page_pixel_size(doc, task.page_index, dpi)
         check_pixel_budget(doc, task.page_index, (0, 0, width, height), dpi, task.max_pixels)
@@ -181,20 +186,6 @@ def render_task(task: PageTask) -> dict[str, Any]:
              "page": task.page_index + 1, "dpi": dpi,
              "pixel_to_pdf": [[float(v) for v in row] for row in pixel_to_pdf]}
     return {"status": "written", "key": task.key, "image": image}
-
-
-def _open_cached(path: Path, sha256: str) -> Document:
-    key = (str(path), sha256)
-    if key not in _OPEN:
-        _close_cached()
-        _OPEN[key] = open_document(path)
-    return _OPEN[key]
-
-
-def _close_cached() -> None:
-    for doc in _OPEN.values():
-        doc.close()
-    _OPEN.clear()
 
 
 def _collect(outcome: dict[str, Any], journal, records: dict[str, dict[str, Any]],

@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pymupdf
 
 from planseg.errors import CorruptDocumentError, PageTooLargeError
-from planseg.ingest.documents import Document
+from planseg.ingest.documents import Document, cached_document
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,15 @@ def render_page(doc: Document, page_index: int, *, dpi: float | None = None,
                         offset_px=(clip[0], clip[1]), page_width_px=width_px,
                         page_height_px=height_px, pixel_to_pdf=pixel_to_pdf,
                         pdf_to_pixel=pdf_to_pixel)
+
+
+def render_tile(path: Path, page_index: int, dpi: float, max_pixels: int,
+                clip_xyxy_px: tuple[int, int, int, int]) -> np.ndarray:
+    """HxWx3 uint8 RGB pixels of full-page rectangle ``clip_xyxy_px`` (exclusive end) of the
+    document at ``path``; a worker-process task (the document stays open for the next tile)."""
+    doc = cached_document(path)
+    return render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels,
+                       clip_xyxy_px=clip_xyxy_px).image
 
 
 def render_pixmap(doc: Document, page_index: int, dpi: float,
