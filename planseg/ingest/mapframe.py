@@ -1,0 +1,76 @@
+"""Where the map is on a page and what kind of page it is (rules of the vector-zone reader).
+
+Frame: MuPDF's page space (points of the unrotated page, origin at the CropBox's top-left,
+y down), as in :mod:`planseg.ingest.vector_paths`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import shapely
+from shapely.geometry import Polygon
+
+from planseg.ingest.vector_config import VectorConfig
+from planseg.ingest.vector_paths import Fill
+
+PageKind = Literal["map", "text", "blank"]
+
+
+def map_frame(frame_rects: Sequence[tuple[float, float, float, float]], page_rect: Polygon,
+              config: VectorConfig) -> Polygon:
+    """The map frame (neatline): the smallest drawn rectangle (stroked or filled) or
+    rectangular clip, cut to the page, that covers at least ``config.frame_min_share`` of the
+    page; the page itself where none does. The smallest, because sheets nest the map frame
+    inside a border that also holds the legend and the title block."""
+    floor = config.frame_min_share * page_rect.area
+    best = page_rect
+    for xyxy in frame_rects:
+        rect = shapely.box(*xyxy).intersection(page_rect)
+        if rect.geom_type == "Polygon" and floor <= rect.area < best.area:
+            best = rect
+    return best
+
+
+def legend_swatches(fills: Sequence[Fill], config: VectorConfig) -> set[int]:
+    """Orders of fills that are legend swatches or scale-bar blocks: filled rectangles of at
+    most ``config.swatch_max_area_pt2`` of which at least ``config.swatch_min_count`` share
+    their size and their left edge (a legend column) or their top edge (a scale bar), to
+    0.5 pt."""
+    lines: dict[tuple[str, int, int, int], list[int]] = defaultdict(list)
+    for fill in fills:
+        if not fill.is_rect:
+            continue
+        x0, y0, x1, y1 = fill.geometry.bounds
+        if (x1 - x0) * (y1 - y0) <= config.swatch_max_area_pt2:
+            size = (round(2 * (x1 - x0)), round(2 * (y1 - y0)))
+            lines[("column", round(2 * x0), *size)].append(fill.order)
+            lines[("row", round(2 * y0), *size)].append(fill.order)
+    return {order for orders in lines.values() if len(orders) >= config.swatch_min_count
+            for order in orders}
+
+
+def is_background(fill: Fill, frame: Polygon, config: VectorConfig) -> bool:
+    """A fill covering ``config.background_min_share`` of the frame is its background."""
+    x0, y0, x1, y1 = fill.geometry.bounds
+    if (x1 - x0) * (y1 - y0) < config.background_min_share * frame.area:
+        return False  # cheap test first: most fills are far smaller than the frame
+    covered = shapely.intersection(fill.geometry, frame).area
+    return covered >= config.background_min_share * frame.area
+
+
+def page_kind(page: Any, paths: int, coverage: float, config: VectorConfig) -> PageKind:
+    """"text" where word boxes cover at least ``config.text_min_word_share`` of the page and
+    zones less than ``config.text_max_coverage`` of the frame (a table counts as text);
+    "blank" with no drawings, no words and no images; "map" otherwise."""
+    words = page.get_text("words")
+    if not words and paths == 0 and not page.get_images():
+        return "blank"
+    word_area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1, *_ in words)
+    page_area = abs(page.rect)
+    if page_area > 0 and word_area / page_area >= config.text_min_word_share \
+            and coverage < config.text_max_coverage:
+        return "text"
+    return "map"

@@ -1,0 +1,229 @@
+"""Zones from a page's own vector drawing: exact polygons in the PDF frame, no pixels, no torch.
+
+Frames: zones and the map frame are returned in the *PDF frame* - the file's default user
+space in points, y up (MediaBox coordinates), as in :mod:`planseg.ingest.render`; map them to
+pixels with ``page_transforms(doc, page_index, dpi)[1]``. Internally everything is computed in
+MuPDF's page space (unrotated page, y down; see :mod:`planseg.ingest.vector_paths`) and mapped
+once at the end through the same matrices ``page_transforms`` uses.
+
+The recipe (:func:`read_vector_page`):
+1. read the drawing in painter's order (fills; thick opaque strokes as cutters; clips applied);
+2. find the map frame (:func:`planseg.ingest.mapframe.map_frame`);
+3. pick the candidate fills: opaque, not paper-coloured, not a legend swatch, not the frame's
+   background; cut to the frame;
+4. painter's order: every later opaque fill (any colour) and thick stroke cuts itself out of
+   the earlier candidates it intersects (an STRtree query, not all pairs);
+5. pieces of one colour that touch are one zone; slivers, small holes and symbols dropped;
+6. page kind from the text layer and the zones' coverage; a text page has no zones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
+
+from planseg.ingest.documents import Document
+from planseg.ingest.mapframe import is_background, legend_swatches, map_frame, page_kind
+from planseg.ingest.render import pdf_to_display_pt
+from planseg.ingest.vector_config import VectorConfig
+from planseg.ingest.vector_paths import RGB, Drawing, Fill, read_drawing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VectorZone:
+    """One zone: ``geometry_pt`` (PDF frame, points, y up) is valid and keeps its holes."""
+
+    geometry_pt: Polygon | MultiPolygon
+    fill_rgb: tuple[int, int, int]  # the path's fill colour, 0..255
+    layer: str | None  # optional-content layer (OCG) name of its largest piece, if any
+
+
+@dataclass
+class VectorPage:
+    """What the vector reader found on one page (geometry in the PDF frame)."""
+
+    zones: list[VectorZone]  # top-to-bottom, then left-to-right, of representative points
+    frame_pt: Polygon  # the map frame; the whole (cropped) page where none was found
+    coverage: float  # area of the zones / area of the frame, 0..1
+    page_kind: str  # "map", "text" or "blank"
+    paths: int  # drawings read (fills and strokes)
+    fallback: str | None  # why the vector reading gave up (caller falls back to pixels)
+
+
+class _OverBudget(Exception):
+    """The page's time budget ran out in the middle of the geometry."""
+
+
+def read_vector_page(doc: Document, page_index: int,
+                     config: VectorConfig | None = None) -> VectorPage:
+    """Read the zones of page ``page_index`` (0-based) from its vector drawing.
+
+    Never raises for what is in the page: a broken content stream, a page over its budget
+    (``config.max_paths``, ``config.max_seconds``) or a geometry failure gives a page without
+    zones whose ``fallback`` says why. Image documents give no zones (``page_kind`` "map").
+    """
+    config = config or VectorConfig()
+    deadline = time.perf_counter() + config.max_seconds
+    page = doc.load_page(page_index)
+    to_pdf = page_space_to_pdf(doc, page_index)
+    page_rect = shapely.box(0.0, 0.0, page.cropbox.width, page.cropbox.height)
+    try:
+        drawing = read_drawing(page, config, deadline)
+    except Exception as exc:  # MuPDF errors on a broken content stream
+        return _given_up(page_rect, to_pdf, 0, f"drawing cannot be read ({_short(exc)})")
+    if drawing.stopped is not None:
+        return _given_up(page_rect, to_pdf, drawing.paths, drawing.stopped)
+    frame = map_frame(drawing.frame_rects, page_rect, config)
+    try:
+        zones = find_zones(drawing, frame, config, deadline)
+    except _OverBudget:
+        return _given_up(frame, to_pdf, drawing.paths,
+                         f"geometry took over {config.max_seconds:g} s (max_seconds)")
+    except shapely.errors.GEOSException as exc:
+        return _given_up(frame, to_pdf, drawing.paths, f"geometry failed ({_short(exc)})")
+    coverage = min(1.0, sum(z.geometry_pt.area for z in zones) / frame.area) if frame.area else 0
+    kind = page_kind(page, drawing.paths, coverage, config)
+    if kind != "map":
+        zones, coverage = [], 0.0
+    zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
+    zones.sort(key=_reading_order)
+    return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None)
+
+
+def page_space_to_pdf(doc: Document, page_index: int) -> np.ndarray:
+    """3x3 affine from MuPDF's page space (what ``get_cdrawings`` reports: unrotated page,
+    y down) to the PDF frame - the same matrices :func:`page_transforms` is built from."""
+    page = doc.load_page(page_index)
+    m = page.rotation_matrix  # unrotated page space -> displayed page points
+    rotation = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    return np.linalg.inv(pdf_to_display_pt(doc, page_index)) @ rotation
+
+
+def find_zones(drawing: Drawing, frame: Polygon, config: VectorConfig,
+               deadline: float) -> list[VectorZone]:
+    """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5)."""
+    swatches = legend_swatches(drawing.fills, config)
+    paper = {tuple(rgb) for rgb in config.paper_rgb}
+    candidates = [f for f in drawing.fills if (f.opaque or config.transparent_zones)
+                  and f.rgb not in paper and f.order not in swatches
+                  and not is_background(f, frame, config)]
+    if not candidates:
+        return []
+    geometries = shapely.intersection(np.array([f.geometry for f in candidates]), frame)
+    cutters = [f for f in drawing.fills if f.opaque]
+    visible = occlude(geometries, np.array([f.order for f in candidates]),
+                      [f.geometry for f in cutters] + drawing.cutter_geometries,
+                      np.array([f.order for f in cutters] + drawing.cutter_orders), deadline)
+    return merge_pieces(visible, candidates, config)
+
+
+def occlude(geometries: np.ndarray, orders: np.ndarray, cutters: list[BaseGeometry],
+            cutter_orders: np.ndarray, deadline: float) -> np.ndarray:
+    """Each of ``geometries`` minus the ``cutters`` painted after it (higher order).
+
+    Only the pairs an STRtree finds intersecting are cut, so the cost follows the overlaps
+    actually drawn, not the square of the number of shapes. Raises :class:`_OverBudget`.
+    """
+    if not cutters:
+        return geometries
+    tree = shapely.STRtree(cutters)
+    source, target = tree.query(geometries, predicate="intersects")
+    later = cutter_orders[target] > orders[source]
+    source, target = source[later], target[later]
+    result = geometries.copy()
+    by_source = np.argsort(source, kind="stable")
+    source, target = source[by_source], target[by_source]
+    starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]]) if len(source) else []
+    bounds = np.r_[starts, len(source)].astype(int)
+    for n, (begin, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        if n % 256 == 0 and time.perf_counter() > deadline:
+            raise _OverBudget
+        index = source[begin]
+        cut = shapely.union_all([cutters[t] for t in target[begin:end]])
+        result[index] = shapely.difference(geometries[index], cut)
+    return result
+
+
+def merge_pieces(visible: np.ndarray, candidates: list[Fill],
+                 config: VectorConfig) -> list[VectorZone]:
+    """Touching pieces of one colour -> one zone; drops slivers, small holes and symbols."""
+    parts, owners = shapely.get_parts(visible, return_index=True)
+    keep = shapely.area(parts) >= config.min_piece_area_pt2
+    parts, owners = _drop_small_holes(parts[keep], config.min_piece_area_pt2), owners[keep]
+    groups: dict[RGB, list[int]] = defaultdict(list)
+    for i, owner in enumerate(owners):
+        groups[candidates[owner].rgb].append(i)
+    zones = []
+    for rgb, members in groups.items():
+        for component in _touching_groups(parts[members]):
+            pieces = parts[np.asarray(members)[component]]
+            geometry = pieces[0] if len(pieces) == 1 else shapely.union_all(pieces)
+            if geometry.area < config.min_zone_area_pt2:
+                continue
+            largest = np.asarray(members)[component][int(np.argmax(shapely.area(pieces)))]
+            zones.append(VectorZone(_polygonal(geometry), rgb, candidates[owners[largest]].layer))
+    return zones
+
+
+def _touching_groups(pieces: np.ndarray) -> list[np.ndarray]:
+    """Indices of ``pieces`` grouped into connected components of 'intersects' (union-find)."""
+    parent = np.arange(len(pieces))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return int(i)
+
+    if len(pieces) > 1:
+        left, right = shapely.STRtree(pieces).query(pieces, predicate="intersects")
+        for a, b in zip(left[left < right], right[left < right], strict=True):
+            parent[root(a)] = root(b)
+    roots = np.array([root(i) for i in range(len(pieces))])
+    order = np.argsort(roots, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(roots[order])) + 1)
+
+
+def _drop_small_holes(parts: np.ndarray, floor: float) -> np.ndarray:
+    holed = np.flatnonzero(shapely.get_num_interior_rings(parts) > 0)
+    for i in holed:
+        polygon = parts[i]
+        holes = [ring for ring in polygon.interiors if Polygon(ring).area >= floor]
+        if len(holes) != len(polygon.interiors):
+            parts[i] = Polygon(polygon.exterior, holes)
+    return parts
+
+
+def _polygonal(geometry: BaseGeometry) -> Polygon | MultiPolygon:
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry  # type: ignore[return-value]
+    return MultiPolygon([g for g in shapely.get_parts(geometry) if g.geom_type == "Polygon"])
+
+
+def _to_pdf(geometry: Any, to_pdf: np.ndarray) -> Any:
+    return shapely.transform(geometry, lambda xy: xy @ to_pdf[:2, :2].T + to_pdf[:2, 2])
+
+
+def _reading_order(zone: VectorZone) -> tuple[float, float]:
+    point = zone.geometry_pt.representative_point()
+    return (-round(point.y, 3), round(point.x, 3))  # y up: top of the page first
+
+
+def _given_up(frame: Polygon, to_pdf: np.ndarray, paths: int, reason: str) -> VectorPage:
+    log.warning("vector zones given up: %s", reason)
+    return VectorPage([], _to_pdf(frame, to_pdf), 0.0, "map", paths, reason)
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
