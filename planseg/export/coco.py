@@ -1,14 +1,19 @@
 """COCO output: pages as images, polygons as annotations (pixel frame of the page raster).
 
 ``DIR/coco.json`` layout (the segment issue): images ``{id, file_name: "<pdf>#page=<n>",
-width, height, pdf, page, dpi}``; annotations ``{id, image_id, category_id: 1, segmentation:
+width, height, pdf, page, dpi}``; annotations ``{id, image_id, category_id, segmentation:
 [[x0, y0, x1, y1, ...], ...], bbox: [x, y, w, h], area, iscrowd: 0, score, predicted_iou,
-stability_score}``; categories ``[{"id": 1, "name": "zone"}]``.
+stability_score}`` plus, for a polygon given a legend class, its ``class_code``,
+``class_label``, ``class_rgb``, ``class_source`` and ``class_distance``; categories: id 1
+``zone`` (unclassified polygons), then one per legend class met in the run (code and name;
+see :func:`planseg.export.classes.build_categories`), each with its ``color`` [r, g, b].
 
 COCO polygons have no holes: each part's holes are joined to its exterior by a zero-width
 "keyhole" bridge walked out and back, which COCO's even-odd rasteriser (``annToMask``) fills
 correctly. ``merge_coco`` lets a batch runner keep one file covering every page processed
-so far: a document's pages replace its earlier pages, ids are renumbered in (pdf, page) order.
+so far: a document's pages replace its earlier pages, ids are renumbered in (pdf, page) order
+and categories rebuilt from the annotations' classes, so the file does not depend on the
+order documents finished in and a re-run rewrites it byte for byte.
 """
 
 from __future__ import annotations
@@ -18,12 +23,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from planseg.errors import DatasetError
+from planseg.export.classes import (
+    CLASS_KEYS,
+    ZONE_CATEGORY,
+    build_categories,
+    category_ids,
+    class_key,
+)
 from planseg.export.features import PageFeature
 from planseg.export.types import PageMasks
 from planseg.export.vectorize import coco_polygons
 from planseg.fsio import atomic_write_json
 
-CATEGORIES = [{"id": 1, "name": "zone"}]
+CATEGORIES = [ZONE_CATEGORY]
 
 
 def empty_coco() -> dict:
@@ -43,12 +55,16 @@ def feature_annotation(page: PageMasks, feature: PageFeature, image_id: int,
     """COCO annotation (pixel frame) of one vectorised feature."""
     x0, y0, x1, y1 = feature.geometry_px.bounds
     detection = page.detections[feature.detection_index]
-    return {"id": annotation_id, "image_id": image_id, "category_id": 1,
-            "segmentation": coco_polygons(feature.geometry_px),
-            "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
-            "area": round(float(feature.geometry_px.area), 3), "iscrowd": 0,
-            "score": float(detection.score), "predicted_iou": float(detection.predicted_iou),
-            "stability_score": float(detection.stability_score)}
+    annotation = {
+        "id": annotation_id, "image_id": image_id, "category_id": ZONE_CATEGORY["id"],
+        "segmentation": coco_polygons(feature.geometry_px),
+        "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
+        "area": round(float(feature.geometry_px.area), 3), "iscrowd": 0,
+        "score": float(detection.score), "predicted_iou": float(detection.predicted_iou),
+        "stability_score": float(detection.stability_score)}
+    if class_key(feature.properties) is not None:  # the class travels with the annotation
+        annotation.update({key: feature.properties.get(key) for key in CLASS_KEYS})
+    return annotation
 
 
 def document_coco(pages: Sequence[PageMasks],
@@ -61,6 +77,16 @@ def document_coco(pages: Sequence[PageMasks],
             annotation_id = len(coco["annotations"]) + 1
             coco["annotations"].append(feature_annotation(page, feature, image_id,
                                                           annotation_id))
+    return with_categories(coco)
+
+
+def with_categories(coco: dict) -> dict:
+    """Set ``coco``'s categories (in place) from its annotations' legend classes and each
+    annotation's ``category_id`` (1, ``zone``, when unclassified); returns ``coco``."""
+    coco["categories"] = build_categories(coco["annotations"])
+    ids = category_ids(coco["categories"])
+    for ann in coco["annotations"]:
+        ann["category_id"] = ids.get(class_key(ann), ZONE_CATEGORY["id"])
     return coco
 
 
@@ -68,7 +94,9 @@ def merge_coco(base: dict | None, documents: Iterable[dict],
                drop_pdfs: Iterable[str] = ()) -> dict:
     """Merge per-document COCO dicts into ``base``: pages of a document already in ``base``
     (same ``pdf``) are replaced, ``drop_pdfs`` are removed; ids renumbered in (pdf, page)
-    order so the result does not depend on the order documents finished in."""
+    order and categories rebuilt from the annotations' classes (merged by code and name,
+    ids sorted by code then name), so the result does not depend on the order documents
+    finished in."""
     documents = list(documents)
     replaced = {im["pdf"] for doc in documents for im in doc["images"]} | set(drop_pdfs)
     pages: list[tuple[dict, list[dict]]] = []
@@ -88,7 +116,7 @@ def merge_coco(base: dict | None, documents: Iterable[dict],
         for ann in anns:
             merged["annotations"].append(
                 {**ann, "id": len(merged["annotations"]) + 1, "image_id": image_id})
-    return merged
+    return with_categories(merged)
 
 
 def read_coco(path: Path) -> dict:

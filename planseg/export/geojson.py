@@ -4,6 +4,11 @@ The top-level ``"planseg:crs"`` member says which frame the coordinates are in (
 :mod:`planseg.export.crs`). WGS84 output follows RFC 7946 (no ``crs`` member); page and
 pixel output also carry a GDAL-readable ``crs`` member naming an engineering CRS, so GIS
 tools do not mistake PDF points for degrees.
+
+Each feature's properties are its :class:`PageFeature` properties (legend class included:
+``class_code``, ``class_label``, ``class_rgb``, ``class_source``, ``class_distance``) plus the
+simplestyle-spec ``fill`` and ``stroke`` members (``#rrggbb``: the legend class colour, else
+the polygon's own ``fill_rgb``) so web viewers draw the plan's colours.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from pathlib import Path
 
 from shapely.geometry import mapping
 
+from planseg.export.classes import rgb_hex
 from planseg.export.crs import Frame, crs_member, engineering_wkt, to_frame
 from planseg.export.features import PageFeature
 from planseg.export.types import PageMasks
@@ -29,11 +35,19 @@ def feature_collection(pages: Sequence[PageMasks], features: Sequence[Sequence[P
                              "properties": {"name": engineering_wkt(frame, pages[0].dpi)}}
     collection["features"] = [
         {"type": "Feature", "id": feature.id,
-         "properties": {"id": feature.id, **feature.properties},
+         "properties": {"id": feature.id, **feature.properties,
+                        **simplestyle(feature.properties)},
          "geometry": mapping(to_frame(feature.geometry_px, page, frame))}
         for page, page_features in zip(pages, features, strict=True)
         for feature in page_features]
     return collection
+
+
+def simplestyle(properties: dict) -> dict[str, str]:
+    """simplestyle-spec ``fill``/``stroke`` (``#rrggbb``) of a feature: its legend class
+    colour, else its dominant colour; empty when neither is known."""
+    colour = rgb_hex(properties.get("class_rgb") or properties.get("fill_rgb"))
+    return {} if colour is None else {"fill": colour, "stroke": colour}
 
 
 def write_geojson(path: Path, collection: dict) -> None:

@@ -1,4 +1,8 @@
-"""Preview PNGs: the page with semi-transparent polygons and their ids (``--previews``)."""
+"""Preview PNGs: the page with semi-transparent polygons (``--previews``).
+
+A polygon with a legend class is filled in its class colour and labelled with its code; one
+without is filled in a colour of its own and labelled with its id.
+"""
 
 from __future__ import annotations
 
@@ -24,15 +28,17 @@ def palette_rgb(index: int) -> tuple[int, int, int]:
 
 
 def draw_geometries(image: np.ndarray, geometries: Sequence[Areal], *, opacity: float = 0.45,
-                    labels: Sequence[str] | None = None) -> np.ndarray:
+                    labels: Sequence[str] | None = None,
+                    colours: Sequence[Sequence[int] | None] | None = None) -> np.ndarray:
     """HxWx3 uint8 RGB page + pixel-frame geometries -> new HxWx3 uint8 RGB overlay:
-    each geometry filled in its own colour at ``opacity``, outlined, labelled at an
-    interior point."""
+    each geometry filled at ``opacity`` in ``colours[i]`` (RGB; a palette colour of its own
+    where None or not given), outlined, labelled at an interior point."""
     fill = image.copy()
     height, width = image.shape[:2]
     outlines = []
     for index, geometry in enumerate(geometries):
-        colour = palette_rgb(index)
+        given = colours[index] if colours is not None else None
+        colour = palette_rgb(index) if given is None else tuple(int(c) for c in given)
         x0, y0, x1, y1 = (int(v) for v in np.round(geometry.bounds))
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
         for polygon in getattr(geometry, "geoms", [geometry]):
@@ -59,10 +65,13 @@ def draw_geometries(image: np.ndarray, geometries: Sequence[Areal], *, opacity: 
 def write_preview(path: Path, image: np.ndarray | None, features: Sequence[PageFeature],
                   *, size_px: tuple[int, int], opacity: float = 0.45) -> None:
     """Write a page overlay PNG atomically; a white page when the raster is unknown.
-    ``size_px``: (width, height) of the page raster the features are in."""
+    ``size_px``: (width, height) of the page raster the features are in. Classified
+    features are drawn in their class colour with their code, the others with their id."""
     base = image if image is not None else np.full((size_px[1], size_px[0], 3), 255, np.uint8)
-    overlay = draw_geometries(base, [f.geometry_px for f in features], opacity=opacity,
-                              labels=[str(f.id) for f in features])
+    overlay = draw_geometries(
+        base, [f.geometry_px for f in features], opacity=opacity,
+        labels=[f.properties.get("class_code") or str(f.id) for f in features],
+        colours=[f.properties.get("class_rgb") for f in features])
     write_png(path, overlay)
 
 
