@@ -239,3 +239,185 @@ def test_multi_page_document_ids_and_separately_vectorised_pages(synth_plan, tmp
     assert whole.coco == parts.coco
     assert [im["file_name"] for im in whole.coco["images"]] == ["two.pdf#page=1",
                                                                  "two.pdf#page=2"]
+
+
+# --- legend classes in every format ---------------------------------------------------------
+
+def _gt_legend(anns: list[dict]):
+    """The page legend as the legend reader would give it, from the synth GT's classes."""
+    from planseg.ingest.legend_types import LegendEntry, PageLegend
+
+    colours = {a["zone_code"]: tuple(a["fill_rgb"]) for a in anns}
+    return PageLegend(entries=[LegendEntry(rgb=rgb, hatch_rgb=None, code=code,
+                                           label=f"Zone {code}", box_pt=(0, 0, 20, 10))
+                               for code, rgb in sorted(colours.items())], source="vector")
+
+
+def _classified_features(page: PageMasks, anns: list[dict], config: ExportConfig,
+                         legend=None) -> list:
+    """The pipeline's way: vectorise, then assign each polygon a class from the legend."""
+    from planseg.export.classes import assign_classes
+    from planseg.export.features import page_features
+
+    features = page_features(page, config)
+    classes = assign_classes([f.properties.get("fill_rgb") for f in features],
+                             [f.properties["text"] for f in features],
+                             _gt_legend(anns) if legend is None else legend, config)
+    for feature, props in zip(features, classes, strict=True):
+        feature.properties.update(props)
+    return features
+
+
+def _write_classified(synth_plan, out: Path, document: str,
+                      config: ExportConfig) -> tuple[PageMasks, list, object]:
+    from planseg.export.document import write_document
+
+    anns, _ = synth_plan["sources"][0]
+    page = _renamed(synth_plan["pages"][0], document)
+    features = _classified_features(page, anns, config)
+    return page, features, write_document([page], [features], out, config)
+
+
+def test_classes_read_back_by_gdal_from_geojson_and_gpkg(synth_plan, tmp_path) -> None:
+    config = ExportConfig(formats=["geojson", "gpkg"], **EXACT)
+    _, features, _ = _write_classified(synth_plan, tmp_path, "cls.pdf", config)
+    anns, _ = synth_plan["sources"][0]
+    expected = [anns[f.detection_index]["zone_code"] for f in features]
+    assert [f.properties["class_source"] for f in features] == ["both"] * len(features)
+    for suffix in ("geojson", "gpkg"):
+        path = tmp_path / f"cls.{suffix}"
+        _, _, _, values = pyogrio.raw.read(path, layer="cls")
+        fields = list(pyogrio.read_info(path, layer="cls")["fields"])
+        column = dict(zip(fields, values, strict=True))
+        assert list(column["class_code"]) == expected, suffix
+        assert list(column["class_label"]) == [f"Zone {c}" for c in expected]
+        assert set(column["class_source"]) == {"both"}
+        assert np.all(np.asarray(column["class_distance"], float) <= config.class_max_delta_e)
+    collection = json.loads((tmp_path / "cls.geojson").read_text())
+    for feature, ann in zip(collection["features"],
+                            [anns[f.detection_index] for f in features], strict=True):
+        assert feature["properties"]["class_rgb"] == ann["fill_rgb"]
+        colour = "#{:02x}{:02x}{:02x}".format(*ann["fill_rgb"])
+        assert (feature["properties"]["fill"], feature["properties"]["stroke"]) == (colour,
+                                                                                    colour)
+
+
+def test_unclassified_columns_keep_their_types_in_gpkg(synth_plan, tmp_path) -> None:
+    """A document where no polygon has a class (no legend): the class columns exist in the
+    GeoPackage as TEXT / REAL, every value null; GeoJSON still styles by fill colour."""
+    from planseg.export.document import write_document
+    from planseg.ingest.legend_types import PageLegend
+
+    anns, _ = synth_plan["sources"][0]
+    page = _renamed(synth_plan["pages"][0], "plain.pdf")
+    config = ExportConfig(formats=["geojson", "gpkg"], **EXACT)
+    features = _classified_features(page, anns, config, legend=PageLegend())
+    write_document([page], [features], tmp_path, config)
+    info = pyogrio.read_info(tmp_path / "plain.gpkg", layer="plain")
+    types = dict(zip(info["fields"], info["dtypes"], strict=True))
+    assert [types[k] for k in ("class_code", "class_label", "class_rgb", "class_source",
+                               "class_distance")] == ["object"] * 4 + ["float64"]
+    _, _, _, values = pyogrio.raw.read(tmp_path / "plain.gpkg", layer="plain")
+    column = dict(zip(info["fields"], values, strict=True))
+    assert all(v is None for v in column["class_code"])
+    assert np.isnan(np.asarray(column["class_distance"], float)).all()
+    feature = json.loads((tmp_path / "plain.geojson").read_text())["features"][0]
+    assert feature["properties"]["class_code"] is None
+    assert feature["properties"]["fill"] == "#{:02x}{:02x}{:02x}".format(
+        *feature["properties"]["fill_rgb"])
+
+
+def test_gpkg_carries_a_qgis_style_naming_every_class(synth_plan, tmp_path) -> None:
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    config = ExportConfig(formats=["gpkg"], **EXACT)
+    _, features, _ = _write_classified(synth_plan, tmp_path, "styled.pdf", config)
+    codes = sorted({f.properties["class_code"] for f in features})
+    with sqlite3.connect(tmp_path / "styled.gpkg") as db:
+        rows = db.execute("SELECT f_table_name, f_geometry_column, styleName, styleQML, "
+                          "useAsDefault FROM layer_styles").fetchall()
+        geometry_column = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE "
+                                     "table_name = 'styled'").fetchone()[0]
+    assert len(rows) == 1
+    table, column, _, qml, default = rows[0]
+    assert (table, column, default) == ("styled", geometry_column, 1)
+    renderer = ET.fromstring(qml).find("renderer-v2")
+    assert (renderer.get("type"), renderer.get("attr")) == ("categorizedSymbol", "class_code")
+    categories = {c.get("value"): c for c in renderer.iter("category")}
+    assert sorted(v for v in categories if v) == codes
+    symbols = {s.get("name"): s for s in renderer.find("symbols")}
+    for feature in features:
+        category = categories[feature.properties["class_code"]]
+        colour = symbols[category.get("symbol")].find("layer/Option/Option[@name='color']")
+        assert colour.get("value") == ",".join(map(str, feature.properties["class_rgb"])) + ",255"
+    # GDAL lists the style table next to the features and reads the same row
+    layers = [name for name, _ in pyogrio.list_layers(tmp_path / "styled.gpkg")]
+    assert layers == ["styled", "layer_styles"]
+    _, _, _, values = pyogrio.raw.read(tmp_path / "styled.gpkg", layer="layer_styles",
+                                       read_geometry=False)
+    info = pyogrio.read_info(tmp_path / "styled.gpkg", layer="layer_styles")
+    style = dict(zip(info["fields"], (v[0] for v in values), strict=True))
+    assert style["f_table_name"] == "styled" and style["styleQML"] == qml
+    assert {"f_table_catalog", "f_table_schema", "styleSLD", "description", "owner", "ui",
+            "update_time"} <= set(style)
+
+
+def _coco_file(synth_plan, out: Path, order: list[str], split: int) -> bytes:
+    """coco.json after documents "a.pdf" (first ``split`` zones) and "b.pdf" (the rest,
+    other classes) were merged in ``order``."""
+    from planseg.export.coco import document_coco, update_coco_file
+
+    anns, _ = synth_plan["sources"][0]
+    config = ExportConfig(formats=["coco"], **EXACT)
+    page = synth_plan["pages"][0]
+    parts = {}
+    for name, keep in (("a.pdf", slice(None, split)), ("b.pdf", slice(split, None))):
+        part = _renamed(page, name, detections=page.detections[keep])
+        features = _classified_features(part, anns, config)
+        parts[name] = document_coco([part], [features])
+    for name in order:
+        update_coco_file(out / "coco.json", [parts[name]])
+    return (out / "coco.json").read_bytes()
+
+
+def test_coco_categories_merge_by_code_and_name_in_either_order(synth_plan, tmp_path) -> None:
+    anns, _ = synth_plan["sources"][0]
+    split = len(anns) // 2
+    first = _coco_file(synth_plan, tmp_path / "ab", ["a.pdf", "b.pdf"], split)
+    second = _coco_file(synth_plan, tmp_path / "ba", ["b.pdf", "a.pdf"], split)
+    again = _coco_file(synth_plan, tmp_path / "ba", ["b.pdf", "a.pdf"], split)  # a re-run
+    assert first == second == again
+    coco = COCO(str(tmp_path / "ab" / "coco.json"))
+    categories = coco.dataset["categories"]
+    codes = sorted({a["zone_code"] for a in anns})
+    assert categories[0]["name"] == "zone" and categories[0]["id"] == 1
+    assert [c["code"] for c in categories[1:]] == codes  # one per code, both documents'
+    assert [c["id"] for c in categories] == list(range(1, len(codes) + 2))
+    colours = {a["zone_code"]: a["fill_rgb"] for a in anns}
+    assert all(c["color"] == colours[c["code"]] for c in categories[1:])
+    by_code = {c["code"]: c["id"] for c in categories[1:]}
+    for ann in coco.dataset["annotations"]:
+        assert ann["category_id"] == by_code[ann["class_code"]]
+    assert len(coco.getAnnIds(catIds=[by_code[codes[0]]])) == sum(
+        a["zone_code"] == codes[0] for a in anns)
+
+
+def test_preview_fills_polygons_in_their_class_colour(synth_plan, tmp_path) -> None:
+    from planseg.export.preview import write_preview
+
+    page = synth_plan["pages"][0]
+    anns, masks = synth_plan["sources"][0]
+    features = _classified_features(page, anns, ExportConfig(**EXACT))
+    marker = [0, 0, 255]  # no zone is pure blue: the fill must come from the class
+    features[0].properties["class_rgb"] = marker
+    write_preview(tmp_path / "p.png", page.image, features,
+                  size_px=(page.width_px, page.height_px), opacity=1.0)
+    preview = cv2.cvtColor(cv2.imread(str(tmp_path / "p.png")), cv2.COLOR_BGR2RGB)
+    inside = cv2.erode(masks[features[0].detection_index].astype(np.uint8),
+                       np.ones((5, 5), np.uint8)).astype(bool)
+    share = (preview[inside] == marker).all(axis=1).mean()
+    assert share > 0.8  # the rest is the code's label
+    other = masks[features[1].detection_index] & ~cv2.dilate(
+        masks[features[0].detection_index].astype(np.uint8), np.ones((5, 5))).astype(bool)
+    assert (preview[other] == features[1].properties["class_rgb"]).all(axis=1).mean() > 0.5
