@@ -42,8 +42,8 @@ class VectorConfig:
                 "cut earlier fills but are never zones."})
     transparent_zones: bool = field(default=False, metadata={
         "help": "Semi-transparent fills (overlays) become zones too; they never cut."})
-    text_min_word_share: float = field(default=0.03, metadata={
-        "help": "A page whose word boxes cover at least this share of the page ..."})
+    text_min_words_per_kpt2: float = field(default=0.8, metadata={
+        "help": "A page with at least this many words per 1000 square points ..."})
     text_max_coverage: float = field(default=0.1, metadata={
         "help": "... and whose zones cover less than this share of the frame is a text page."})
     max_coordinate_pt: float = field(default=1e6, metadata={
@@ -56,14 +56,15 @@ class VectorConfig:
             found.append(f"max_paths: must be at least 1, got {self.max_paths}")
         if self.swatch_min_count < 1:
             found.append(f"swatch_min_count: must be at least 1, got {self.swatch_min_count}")
-        for key in ("max_seconds", "bezier_tolerance_pt", "max_coordinate_pt"):
+        for key in ("max_seconds", "bezier_tolerance_pt", "max_coordinate_pt",
+                "text_min_words_per_kpt2"):
             if not getattr(self, key) > 0:
                 found.append(f"{key}: must be positive, got {getattr(self, key)}")
         for key in ("cut_stroke_min_width_pt", "min_piece_area_pt2", "min_zone_area_pt2",
                     "swatch_max_area_pt2"):
             if not getattr(self, key) >= 0:
                 found.append(f"{key}: must be zero or more, got {getattr(self, key)}")
-        for key in ("frame_min_share", "background_min_share", "text_min_word_share",
+        for key in ("frame_min_share", "background_min_share",
                     "text_max_coverage"):
             if not 0 <= getattr(self, key) <= 1:
                 found.append(f"{key}: must be between 0 and 1, got {getattr(self, key)}")
