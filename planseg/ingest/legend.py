@@ -1,0 +1,460 @@
+"""Read a map page's legend: the colour swatches, each with its class code and name.
+
+Frames: MuPDF gives drawings and words in the *unrotated* page (points, y down); a legend is
+laid out as the page is *displayed* ("text right of the swatch"), so everything is first moved
+to the displayed page (points, top-left origin, y down, after /Rotate), paired and grouped
+there, and each swatch box is converted to the PDF frame (user space, points, y up) at the end.
+
+How a legend is recognised (the rules, in order):
+
+1. Swatches. Vector pages: small filled paths (a rectangle or a short polygon, 4-150 pt by
+   3-60 pt) and stroke-only rectangles (an empty or hatched box); stroked lines drawn over a
+   swatch after it are its hatch (the colour with the longest run inside the box). Raster pages
+   (no swatch in the drawings, an image on the page): near-uniform rectangles found in the
+   rendered pixels (:mod:`planseg.ingest.legend_raster`).
+2. Labels (pages with a text layer). The text line starting just right of a swatch and beside it
+   is its label (continuation lines under it join it); a short code written inside the swatch or
+   just left of it is its code. The code is split from the name: ``RS-2 Residential Single``,
+   ``B2 - Zona B: ...``, ``URBAN CENTER (UC)``. Swatches with no text are dropped on text
+   pages (they are map symbols, not legend entries).
+3. Grouping. Swatches of the same size aligned in a column (or a row) form a legend; at least
+   two labelled swatches (three on pages without text). Several groups are all returned, with
+   a note when they lie far apart (two legends).
+
+Bad input never raises: entries may be empty and ``notes`` say why.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pymupdf
+
+from planseg.errors import InputError
+from planseg.ingest.documents import Document
+from planseg.ingest.legend_types import LegendEntry, PageLegend, rgb_to_hex
+from planseg.ingest.render import pdf_to_display_pt
+
+log = logging.getLogger(__name__)
+
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+RGB8 = tuple[int, int, int]
+PAPER_RGB: RGB8 = (255, 255, 255)  # what an unfilled (outlined or hatched) swatch shows
+
+_MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 3.0, 150.0, 60.0
+_MAX_ITEMS = 16  # path items of a "short polygon"
+_CODE = r"[A-Z][A-Za-z]{0,3}(?:[-./]?[0-9]{1,3}[A-Za-z]?)?(?:-[A-Z0-9]{1,3})?"
+_CODE_RE = re.compile(_CODE)
+_PAREN_RE = re.compile(rf"^(?P<name>.*\S)\s*\((?P<code>{_CODE})\)$")
+_SEP_RE = re.compile(r"^(?P<code>[A-Za-z]{1,6}\s?-?[0-9]{1,3}[A-Za-z]?|" + _CODE +
+                     r")\s*[-\u2013\u2014:=]\s*(?P<name>\S.*)$")
+_SPACE_RE = re.compile(rf"^(?P<code>{_CODE})\s+(?P<name>\S.*)$")
+_SIDE_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/]{0,5}$")
+HEADING_RE = re.compile(r"\b(legend|legende|legenda|zeichenerkl\u00e4rung|leyenda|l\u00e9gende|"
+                        r"key|districts?|zones)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """A swatch-like shape: box in the displayed page (points, y down), colours 0-255.
+
+    ``ref`` indexes the vector reader's shapes (its hatch is looked up once it has a label).
+    """
+
+    box: Box
+    rgb: RGB8
+    hatch_rgb: RGB8 | None = None
+    ref: int = -1
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """A run of words on one line (split at wide gaps), box in the displayed page frame."""
+
+    box: Box
+    text: str
+
+
+def read_legend(doc: Document, page_index: int, *,
+                drawings: list[dict] | None = None) -> PageLegend:
+    """The legend of page ``page_index`` (0-based); never raises.
+
+    ``drawings`` may pass the page's ``get_drawings()``/``get_cdrawings()`` list when the
+    caller already has it (the vector reader does), so the page's content is interpreted
+    once. Entry boxes are in the PDF frame; see the module docstring for the rules.
+    """
+    try:
+        page = doc.load_page(page_index)
+        return _read(doc, page, page_index, drawings)
+    except InputError as exc:
+        return PageLegend([], None, [f"no legend read: {exc.reason}"])
+    except Exception as exc:  # a legend must never stop a page: report and go on
+        log.debug("legend of page %d failed", page_index + 1, exc_info=True)
+        return PageLegend([], None, [f"no legend read: {type(exc).__name__}: {exc}"])
+
+
+def _read(doc: Document, page: pymupdf.Page, page_index: int,
+          drawings: list[dict] | None) -> PageLegend:
+    to_display = _matrix3(page.rotation_matrix)  # unrotated page -> displayed page
+    lines = text_lines(page, to_display)
+    shapes = VectorShapes(page.get_cdrawings() if drawings is None else drawings)
+    swatches, notes = _on_page(shapes.swatches(to_display), page.rect)
+    entries, found = assemble(swatches, lines, with_text=True)
+    entries = [replace(e, hatch_rgb=shapes.hatch(s.ref)) for e, s in entries]
+    source = "vector" if entries else None
+    if not entries and page.get_images():
+        from planseg.ingest.legend_raster import raster_swatches
+
+        swatches, notes = _on_page(raster_swatches(doc, page_index), page.rect)
+        for with_text in ([True, False] if lines else [False]):  # OCR text may miss the legend
+            entries, found = assemble(swatches, lines if with_text else [], with_text=with_text)
+            entries = [e for e, _ in entries]
+            if entries:
+                source = "raster-text" if with_text else "raster"
+                break
+    display_to_pdf = np.linalg.inv(pdf_to_display_pt(doc, page_index))
+    pdf_entries = [replace(e, box_pt=_transform_box(display_to_pdf, e.box_pt)) for e in entries]
+    notes += found + _entry_notes(pdf_entries)
+    for note in notes:
+        log.debug("page %d legend: %s", page_index + 1, note)
+    return PageLegend(pdf_entries, source, notes)
+
+
+def _on_page(swatches: list[Swatch], rect: pymupdf.Rect) -> tuple[list[Swatch], list[str]]:
+    """Swatches that show on the displayed page; a note for those drawn outside it."""
+    inside = [s for s in swatches if _overlaps(s.box, (rect.x0, rect.y0, rect.x1, rect.y1))]
+    if len(inside) == len(swatches):
+        return inside, []
+    return inside, [f"{len(swatches) - len(inside)} swatch-like shapes lie outside the "
+                    f"visible page and are ignored"]
+
+
+# ---------------------------------------------------------------- text
+
+
+def text_lines(page: pymupdf.Page, to_display: np.ndarray) -> list[TextLine]:
+    """The page's words as line runs in the displayed page frame (empty without text)."""
+    runs: dict[tuple[int, int], list[tuple[Box, str]]] = {}
+    for x0, y0, x1, y1, text, block, line, _ in page.get_text("words"):
+        box = _transform_box(to_display, (x0, y0, x1, y1))
+        runs.setdefault((block, line), []).append((box, text))
+    lines = []
+    for words in runs.values():
+        words.sort(key=lambda w: w[0][0])
+        height = max(b[3] - b[1] for b, _ in words)
+        current = [words[0]]
+        for word in words[1:]:
+            if word[0][0] - current[-1][0][2] > 1.5 * height:  # a wide gap: another column
+                lines.append(_line(current))
+                current = []
+            current.append(word)
+        lines.append(_line(current))
+    return lines
+
+
+def _line(words: list[tuple[Box, str]]) -> TextLine:
+    boxes = np.array([b for b, _ in words])
+    return TextLine((float(boxes[:, 0].min()), float(boxes[:, 1].min()),
+                     float(boxes[:, 2].max()), float(boxes[:, 3].max())),
+                    " ".join(t for _, t in words))
+
+
+def split_code(text: str) -> tuple[str | None, str | None]:
+    """(code, name) of a legend label: ``"RS-2 Residential Single"`` -> ("RS-2", "Residential
+    Single"), ``"URBAN CENTER (UC)"`` -> ("UC", "URBAN CENTER"), ``"Conservation"`` -> (None,
+    "Conservation"). A bare leading word counts as a code only if it has a digit or a hyphen,
+    or is 1-4 capitals before a name that is not all capitals."""
+    text = " ".join(text.split())
+    if not text:
+        return None, None
+    match = _PAREN_RE.match(text)
+    if match:
+        return match["code"], match["name"]
+    match = _SEP_RE.match(text)
+    if match and (re.search(r"[0-9]", match["code"]) or match["code"].isupper()):
+        return match["code"], match["name"].strip()
+    match = _SPACE_RE.match(text)
+    if match:
+        code, name = match["code"], match["name"]
+        if re.search(r"[0-9-]", code) or (code.isupper() and not name.isupper()):
+            return code, name
+    return None, text
+
+
+# ---------------------------------------------------------------- vector swatches
+
+
+class VectorShapes:
+    """Swatch-like paths of a page's drawings (``get_drawings``/``get_cdrawings`` dicts, in the
+    unrotated page frame) and the small stroked paths that may hatch them."""
+
+    def __init__(self, drawings: list[dict]) -> None:
+        found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
+        strokes: list[tuple[int, RGB8, Box, list]] = []
+        for seqno, path in enumerate(drawings):
+            rect, kind = tuple(path["rect"]), path.get("type") or ""
+            width, height = rect[2] - rect[0], rect[3] - rect[1]
+            if "s" in kind and path.get("color") is not None and max(width, height) < 400:
+                strokes.append((seqno, _rgb8(path["color"]), rect, path["items"]))
+            if len(path["items"]) > _MAX_ITEMS or not _swatch_sized(width, height):
+                continue
+            key = tuple(round(v * 2) for v in rect)  # same box within 0.5 pt: the top one wins
+            if "f" in kind and path.get("fill") is not None and _boxy(path["items"], rect):
+                found[key] = (seqno, rect, _rgb8(path["fill"]))
+            elif kind == "s" and _is_box(path["items"]) and key not in found:
+                found[key] = (seqno, rect, None)  # an empty (maybe hatched) box
+        self.shapes = list(found.values())
+        self.strokes = strokes
+        self.stroke_rects = np.array([s[2] for s in strokes]).reshape(-1, 4)
+
+    def swatches(self, to_display: np.ndarray) -> list[Swatch]:
+        """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet)."""
+        return [Swatch(_transform_box(to_display, rect), PAPER_RGB if rgb is None else rgb,
+                       None, ref) for ref, (_, rect, rgb) in enumerate(self.shapes)]
+
+    def hatch(self, ref: int) -> RGB8 | None:
+        """The colour of the lines hatching shape ``ref``: drawn over it (after its fill),
+        mostly inside it, running at least half its width; the longest-running colour."""
+        seqno, rect, rgb = self.shapes[ref]
+        x0, y0, x1, y1 = rect
+        near = np.flatnonzero((self.stroke_rects[:, 0] < x1) & (self.stroke_rects[:, 2] > x0)
+                              & (self.stroke_rects[:, 1] < y1) & (self.stroke_rects[:, 3] > y0))
+        runs: dict[RGB8, float] = {}
+        for i in near:
+            stroke_seqno, colour, srect, items = self.strokes[i]
+            if rgb is not None and stroke_seqno < seqno:
+                continue  # under the fill: hidden
+            if max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5 and len(items) <= 5:
+                continue  # the swatch's own outline
+            for item in items:
+                if item[0] in ("l", "c"):
+                    inside = _clipped_length(item[1], item[-1], rect)
+                    total = float(np.hypot(item[-1][0] - item[1][0], item[-1][1] - item[1][1]))
+                    if inside > 0.4 * total:  # mostly inside: not a neighbour's clipped hatch
+                        runs[colour] = runs.get(colour, 0.0) + inside
+        if not runs:
+            return None
+        colour, run = max(runs.items(), key=lambda kv: kv[1])
+        return colour if run >= 0.5 * (x1 - x0) else None
+
+
+def _swatch_sized(width: float, height: float) -> bool:
+    low, high = min(width, height), max(width, height)
+    return low >= _MIN_SIDE_PT and high <= _MAX_WIDTH_PT and low <= _MAX_HEIGHT_PT \
+        and high / low <= 8.0
+
+
+def _boxy(items: list, rect: Box) -> bool:
+    """True for a path that fills most of its bounding box (a rectangle, not a building)."""
+    if items[0][0] in ("re", "qu"):
+        return len(items) == 1
+    points = np.array([item[1] for item in items] + [items[-1][-1]], dtype=float)
+    x, y = points[:, 0], points[:, 1]
+    area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    return area >= 0.8 * (rect[2] - rect[0]) * (rect[3] - rect[1])
+
+
+def _is_box(items: list) -> bool:
+    kinds = [item[0] for item in items]
+    return kinds in (["re"], ["qu"], ["l"] * 3, ["l"] * 4)
+
+
+def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box) -> float:
+    """Length of segment p-q inside ``box`` (Liang-Barsky clipping)."""
+    (px, py), (qx, qy) = p, q
+    dx, dy = qx - px, qy - py
+    t0, t1 = 0.0, 1.0
+    for denom, num in ((-dx, px - box[0]), (dx, box[2] - px), (-dy, py - box[1]),
+                       (dy, box[3] - py)):
+        if denom == 0:
+            if num < 0:
+                return 0.0
+            continue
+        t = num / denom
+        if denom < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return 0.0
+    return (t1 - t0) * float(np.hypot(dx, dy))
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _rgb8(colour) -> RGB8:
+    values = [float(c) for c in colour]
+    if len(values) == 1:
+        values *= 3
+    elif len(values) == 4:  # CMYK, naive conversion (MuPDF normally hands RGB)
+        c, m, y, k = values
+        values = [(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)]
+    return tuple(int(round(min(max(v, 0.0), 1.0) * 255)) for v in values[:3])  # type: ignore
+
+
+def _matrix3(m: pymupdf.Matrix) -> np.ndarray:
+    return np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+
+
+def _transform_box(matrix: np.ndarray, box: Box) -> Box:
+    """Bounds of ``box`` mapped by a 3x3 affine (exact for the 90-degree turns used here)."""
+    x0, y0, x1, y1 = box
+    corners = matrix @ np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])
+    return (float(corners[0].min()), float(corners[1].min()), float(corners[0].max()),
+            float(corners[1].max()))
+
+
+# ---------------------------------------------------------------- labels and groups
+
+
+def assemble(swatches: list[Swatch], lines: list[TextLine], *, with_text: bool,
+             ) -> tuple[list[tuple[LegendEntry, Swatch]], list[str]]:
+    """Legend entries (boxes still in the displayed frame) with their swatches, and notes.
+    ``with_text``: only swatches with a label or a code count (pages with a text layer)."""
+    if not swatches:
+        return [], ["no legend found: no swatch-like shape on the page"]
+    line_boxes = np.array([line.box for line in lines]).reshape(-1, 4)
+    candidates, label_x = [], []
+    for swatch in swatches:
+        code, label, x = label_of(swatch.box, lines, line_boxes) if with_text else \
+            (None, None, np.nan)
+        if with_text and np.isnan(x):
+            continue  # on text pages a swatch has its label right of it
+        candidates.append((LegendEntry(swatch.rgb, swatch.hatch_rgb, code, label, swatch.box),
+                           swatch))
+        label_x.append(x)
+    if with_text:
+        candidates, label_x = _innermost(candidates, label_x)
+    boxes = np.array([e.box_pt for e, _ in candidates]).reshape(-1, 4)
+    groups = [g for g in _groups(boxes, np.array(label_x))
+              if len(g) >= (2 if with_text else 3) and len({candidates[i][0].rgb for i in g}) > 1]
+    if not groups:
+        return [], [f"no legend found: {len(swatches)} swatch-like shapes, {len(candidates)} "
+                    f"{'with a label' if with_text else 'kept'}, none aligned with a like one"]
+    return [candidates[i] for group in groups for i in group], _far_apart(boxes, groups)
+
+
+def _innermost(candidates: list[tuple[LegendEntry, Swatch]], label_x: list[float],
+               ) -> tuple[list[tuple[LegendEntry, Swatch]], list[float]]:
+    """One swatch per label: a box nested in another (a swatch in a frame) wins."""
+    best: dict[tuple, int] = {}
+    for i, (entry, _) in enumerate(candidates):
+        key = (entry.code, entry.label, label_x[i])
+        x0, y0, x1, y1 = entry.box_pt
+        if key not in best or (x1 - x0) * (y1 - y0) < _area(candidates[best[key]][0].box_pt):
+            best[key] = i
+    keep = sorted(best.values())
+    return [candidates[i] for i in keep], [label_x[i] for i in keep]
+
+
+def _area(box: Box) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def label_of(box: Box, lines: list[TextLine], line_boxes: np.ndarray,
+             ) -> tuple[str | None, str | None, float]:
+    """(code, name, x0 of the label) written beside a swatch: the label starting just right
+    of it (continuation lines below it joined), else a code inside it or just left of it."""
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    lx0, ly0, lx1, ly1 = line_boxes.T
+    overlap = np.minimum(ly1, y1) - np.maximum(ly0, y0)
+    beside = overlap >= 0.4 * np.minimum(ly1 - ly0, height)
+    right = np.flatnonzero(beside & (lx0 >= x1 - 1) & (lx0 <= x1 + max(1.5 * height, 10.0)))
+    code, label, label_x = None, None, np.nan
+    if right.size:
+        label_x = float(lx0[right].min())
+        column = sorted((i for i in right if lx0[i] - label_x <= 3.0), key=lambda i: ly0[i])
+        code, label = split_code(" ".join(lines[i].text for i in column))
+    cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
+    inside = np.flatnonzero((x0 < cx) & (cx < x1) & (y0 < cy) & (cy < y1))
+    left = np.flatnonzero(beside & (lx1 <= x0 + 1) & (lx1 >= x0 - max(1.5 * height, 10.0)))
+    for side in (inside, left[-1:]):
+        text = " ".join(lines[i].text for i in side)
+        if code is None and len(text) <= 8 and _SIDE_CODE_RE.match(text.replace(" ", "")):
+            code = text
+    if label is not None and "\ufffd" in label:
+        label = None  # unreadable text (a font without a Unicode map)
+    return code, label, label_x
+
+
+def _groups(boxes: np.ndarray, label_x: np.ndarray) -> list[list[int]]:
+    """Swatches of a like size in a column (labels starting at one x) or a row, as index
+    lists in reading order (column by column, top to bottom); groups top-left first."""
+    if len(boxes) == 0:
+        return []
+    x0, y0, x1, y1 = (boxes[:, i][:, None] for i in range(4))
+    w, h = x1 - x0, y1 - y0
+    big_w, big_h = np.maximum(w, w.T), np.maximum(h, h.T)
+    alike = (np.abs(w - w.T) <= 0.2 * big_w + 1) & (np.abs(h - h.T) <= 0.2 * big_h + 1)
+    dx, dy = np.abs(x0 - x0.T), np.abs(y0 - y0.T)
+    v_gap = np.maximum(y0 - y1.T, y0.T - y1)
+    h_gap = np.maximum(x0 - x1.T, x0.T - x1)
+    lx = label_x[:, None]
+    same_start = np.isnan(lx) | np.isnan(lx.T) | (np.abs(lx - lx.T) <= 3 + 0.05 * dy)
+    column = (dx <= 2 + 0.05 * dy) & (v_gap <= 3 * big_h + 4) & (v_gap > -0.5 * big_h) \
+        & same_start
+    labelled = ~np.isnan(lx) & ~np.isnan(lx.T)
+    row = (dy <= 1 + 0.02 * dx) & (h_gap <= 12 * big_h + 20) & (h_gap > 0) & labelled
+    linked = alike & (column | row)
+    seen = np.zeros(len(boxes), dtype=bool)
+    groups = []
+    for start in range(len(boxes)):
+        if seen[start]:
+            continue
+        seen[start], stack, members = True, [start], []
+        while stack:
+            i = stack.pop()
+            members.append(i)
+            for j in np.flatnonzero(linked[i] & ~seen):
+                seen[j] = True
+                stack.append(int(j))
+        groups.append(_reading_order(boxes, members))
+    return sorted(groups, key=lambda g: (round(boxes[g, 1].min()), round(boxes[g, 0].min())))
+
+
+def _reading_order(boxes: np.ndarray, members: list[int]) -> list[int]:
+    by_x = sorted(members, key=lambda i: boxes[i, 0])
+    columns, start = {}, None
+    for i in by_x:
+        if start is None or boxes[i, 0] - start > 0.5 * (boxes[i, 2] - boxes[i, 0]):
+            start = boxes[i, 0]
+        columns[i] = start
+    return sorted(members, key=lambda i: (columns[i], boxes[i, 1]))
+
+
+def _far_apart(boxes: np.ndarray, groups: list[list[int]]) -> list[str]:
+    if len(groups) < 2:
+        return []
+    height = float(np.median(boxes[:, 3] - boxes[:, 1]))
+    extents = [(boxes[g, 0].min(), boxes[g, 1].min(), boxes[g, 2].max(), boxes[g, 3].max())
+               for g in groups]
+    far = [(a, b) for i, a in enumerate(extents) for b in extents[i + 1:]
+           if max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3]) > 8 * height + 40]
+    if not far:
+        return []
+    places = ", ".join(f"({e[0]:.0f}, {e[1]:.0f})" for e in extents)
+    return [f"{len(groups)} legend groups far apart on the page (top-left at {places} pt, "
+            f"displayed page); entries of all are returned"]
+
+
+def _entry_notes(entries: list[LegendEntry]) -> list[str]:
+    notes = []
+    seen: dict[tuple, list[str]] = {}
+    for entry in entries:
+        key = (entry.rgb, entry.hatch_rgb)
+        seen.setdefault(key, []).append(entry.code or entry.label or "?")
+    for (rgb, _), names in seen.items():
+        if len(names) > 1:
+            notes.append(f"swatch colour {rgb_to_hex(rgb)} repeats ({', '.join(names)}): "
+                         f"colour alone cannot tell these classes apart")
+    hatched = sum(entry.hatch_rgb is not None for entry in entries)
+    if hatched:
+        notes.append(f"{hatched} hatched swatches: rgb is the colour under the hatch, "
+                     f"hatch_rgb the lines")
+    return notes
