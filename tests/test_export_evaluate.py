@@ -1,4 +1,5 @@
-"""coco_metrics: class-agnostic COCO segmentation scores with page matching."""
+"""coco_metrics: class-agnostic COCO segmentation scores with page matching; class_metrics:
+class accuracy, class-aware AP and the per-class table where the ground truth has classes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from planseg.export.evaluate import coco_metrics
+from planseg.export.evaluate import class_metrics, coco_metrics
 from planseg.export.rle import decode_rle, encode_mask
 
 H, W = 96, 128
@@ -125,3 +126,139 @@ def test_predictions_at_other_dpi_are_rescaled() -> None:
 def _box_poly(bbox: list[int]) -> list[int]:
     x, y, w, h = bbox
     return [x, y, x + w, y, x + w, y + h, x, y + h]
+
+
+# --- classes and polygons per GT zone ---------------------------------------------------------
+
+ZONES = [((4, 4, 30, 30), "A"), ((40, 4, 30, 30), "A"), ((80, 4, 30, 30), "B"),
+         ((4, 50, 40, 40), "C")]  # (x, y, w, h), zone code
+
+
+def _box_rle(x: int, y: int, w: int, h: int) -> dict:
+    mask = np.zeros((H, W), np.uint8)
+    mask[y:y + h, x:x + w] = 1
+    return encode_mask(mask)
+
+
+def _classed_gt(*, by_category: bool = False) -> dict:
+    """One page, four zones; classes as ``zone_code`` fields (synth's way) or as
+    categories."""
+    codes = sorted({code for _, code in ZONES})
+    gt = {"images": [{"id": 1, "file_name": "doc.pdf#page=1", "width": W, "height": H,
+                      "pdf": "doc.pdf", "page": 1}],
+          "annotations": [], "categories": [{"id": 1, "name": "zone"}]}
+    if by_category:
+        gt["categories"] = [{"id": 10 + i, "name": code} for i, code in enumerate(codes)]
+    for index, (box, code) in enumerate(ZONES, start=1):
+        ann = {"id": index, "image_id": 1, "segmentation": _box_rle(*box), "iscrowd": 0,
+               "area": box[2] * box[3], "bbox": list(box)}
+        if by_category:
+            ann["category_id"] = 10 + codes.index(code)
+        else:
+            ann.update(category_id=1, zone_code=code)
+        gt["annotations"].append(ann)
+    return gt
+
+
+def _classed_predictions() -> dict:
+    """zone 1 right (A), zone 2 wrong (B for A), zone 3 right (B), zone 4 missed (IoU < 0.5,
+    C), zone 1 again at a lower score (A: a duplicate, unmatched)."""
+    preds = [((4, 4, 30, 30), "A", 0.9), ((40, 4, 30, 30), "B", 0.8),
+             ((80, 4, 30, 30), "B", 0.7), ((4, 50, 15, 15), "C", 0.6),
+             ((4, 4, 30, 30), "A", 0.5)]
+    return {"images": [{"id": 7, "file_name": "doc.pdf#page=1", "width": W, "height": H,
+                        "pdf": "doc.pdf", "page": 1}],
+            "annotations": [{"id": i, "image_id": 7, "category_id": 1,
+                             "segmentation": _box_rle(*box), "score": score,
+                             "class_code": code}
+                            for i, (box, code, score) in enumerate(preds, start=1)],
+            "categories": [{"id": 1, "name": "zone"}]}
+
+
+def test_class_accuracy_and_class_aware_ap_by_hand() -> None:
+    metrics = class_metrics(_classed_gt(), _classed_predictions())
+    assert metrics["class_matched"] == 3  # zones 1-3; the duplicate finds zone 1 taken
+    assert metrics["class_accuracy"] == pytest.approx(2 / 3)
+    assert metrics["class_coverage"] == 1.0
+    rows = {row["code"]: row for row in metrics["per_class"]}
+    assert [row["code"] for row in metrics["per_class"]] == ["A", "B", "C"]
+    assert (rows["A"]["gt_zones"], rows["A"]["matched"], rows["A"]["correct"],
+            rows["A"]["accuracy"]) == (2, 2, 1, 0.5)
+    assert (rows["B"]["matched"], rows["B"]["correct"], rows["B"]["accuracy"]) == (1, 1, 1.0)
+    assert (rows["C"]["matched"], rows["C"]["accuracy"]) == (0, None)
+    # COCO's 101-point interpolated AP50: A finds 1 of 2 zones first (precision 1 up to
+    # recall 0.5: 51/101), B's true hit comes after a false one (precision 0.5 throughout),
+    # C's only prediction misses
+    assert rows["A"]["ap50"] == pytest.approx(51 / 101)
+    assert rows["B"]["ap50"] == pytest.approx(0.5)
+    assert rows["C"]["ap50"] == 0.0
+    assert metrics["class_ap50"] == pytest.approx((51 / 101 + 0.5 + 0.0) / 3)
+    assert metrics["class_ap"] == pytest.approx(metrics["class_ap50"])  # exact boxes
+
+
+def test_unclassified_predictions_count_as_wrong() -> None:
+    pred = _classed_predictions()
+    for ann in pred["annotations"]:
+        ann["class_code"] = None
+    metrics = class_metrics(_classed_gt(), pred)
+    assert (metrics["class_matched"], metrics["class_accuracy"],
+            metrics["class_coverage"]) == (3, 0.0, 0.0)
+    assert metrics["class_ap"] == 0.0
+
+
+def test_classes_from_categories_on_both_sides() -> None:
+    """GT classes as COCO categories, predictions' classes as categories with a ``code``
+    (ids differ between the files: they are mapped by code)."""
+    gt = _classed_gt(by_category=True)
+    pred = _classed_predictions()
+    pred["categories"] = [{"id": 1, "name": "zone"},
+                          {"id": 2, "name": "A Residential", "code": "A"},
+                          {"id": 3, "name": "B Business", "code": "B"},
+                          {"id": 4, "name": "C Commercial", "code": "C"}]
+    for ann in pred["annotations"]:
+        ann["category_id"] = {"A": 2, "B": 3, "C": 4}[ann.pop("class_code")]
+    metrics = class_metrics(gt, pred)
+    assert metrics["class_accuracy"] == pytest.approx(2 / 3)
+    assert metrics["class_ap50"] == pytest.approx((51 / 101 + 0.5) / 3)
+
+
+def test_gt_without_classes_has_no_class_metrics() -> None:
+    assert class_metrics(_coco(1), _coco(1)) is None
+
+
+def test_classed_gt_against_itself_is_all_correct() -> None:
+    gt = _classed_gt()
+    metrics = class_metrics(gt, copy.deepcopy(gt))
+    assert (metrics["class_matched"], metrics["class_accuracy"]) == (4, 1.0)
+    assert metrics["class_ap"] == pytest.approx(1.0)
+
+
+def test_polygons_per_gt_zone_and_predictions_on_empty_pages() -> None:
+    gt = _coco(2)
+    gt["annotations"] = [a for a in gt["annotations"] if a["image_id"] == 1]  # page 2: none
+    pred = _coco(2)
+    pred["annotations"].append(dict(pred["annotations"][0], id=99))  # a 4th on page 1
+    metrics = coco_metrics(gt, pred)
+    assert metrics["polygons_per_gt_zone"] == pytest.approx(4 / 3)
+    assert metrics["predictions_on_empty_pages"] == 3
+    empty = {"images": gt["images"], "annotations": [], "categories": gt["categories"]}
+    assert coco_metrics(empty, pred)["polygons_per_gt_zone"] is None
+
+
+def test_evaluate_cli_prints_the_class_table(tmp_path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from planseg.cli import app
+
+    (tmp_path / "gt.json").write_text(json.dumps(_classed_gt()))
+    (tmp_path / "pred.json").write_text(json.dumps(_classed_predictions()))
+    args = ["evaluate", "--pred", str(tmp_path / "pred.json"), "--gt", str(tmp_path / "gt.json")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "class accuracy" in result.output and "per class" in result.output
+    assert "polygons per GT zone" in result.output
+    report = json.loads(CliRunner().invoke(app, [*args, "--json"]).stdout.splitlines()[-1])
+    assert report["class_metrics"]["class_accuracy"] == pytest.approx(2 / 3)
+    assert report["metrics"]["polygons_per_gt_zone"] == pytest.approx(5 / 4)
