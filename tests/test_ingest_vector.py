@@ -289,8 +289,8 @@ def _set_content(doc: pymupdf.Document, page: pymupdf.Page, content: bytes) -> N
 
 def test_config_problems_name_every_bad_key():
     config = VectorConfig(max_paths=0, max_seconds=0, frame_min_share=2,
-                          paper_rgb=[(256, 0, 0)], min_zone_area_pt2=-1)
+                          non_zone_rgb=[(256, 0, 0)], min_zone_area_pt2=-1)
     keys = {problem.split(":")[0] for problem in config.problems()}
-    assert keys == {"max_paths", "max_seconds", "frame_min_share", "paper_rgb",
+    assert keys == {"max_paths", "max_seconds", "frame_min_share", "non_zone_rgb",
                     "min_zone_area_pt2"}
     assert VectorConfig().problems() == []

@@ -9,7 +9,7 @@ once at the end through the same matrices ``page_transforms`` uses.
 The recipe (:func:`read_vector_page`):
 1. read the drawing in painter's order (fills; thick opaque strokes as cutters; clips applied);
 2. find the map frame (:func:`planseg.ingest.mapframe.map_frame`);
-3. pick the candidate fills: opaque, not paper-coloured, not a legend swatch, not the frame's
+3. pick the candidate fills: opaque, not paper or ink coloured, not a legend swatch, not the frame's
    background; cut to the frame;
 4. painter's order: every later opaque fill (any colour) and thick stroke cuts itself out of
    the earlier candidates it intersects (an STRtree query, not all pairs);
@@ -109,11 +109,22 @@ def page_space_to_pdf(doc: Document, page_index: int) -> np.ndarray:
     return np.linalg.inv(pdf_to_display_pt(doc, page_index)) @ rotation
 
 
+def fill_regions(doc: Document, page_index: int,
+                 config: VectorConfig | None = None) -> list[tuple[RGB, BaseGeometry]]:
+    """Every opaque fill of the page *before* painter's order - (fill_rgb, area painted, clips
+    applied, PDF frame) in drawing order. For checks against other readers (GDAL's)."""
+    config = config or VectorConfig()
+    page = doc.load_page(page_index)
+    drawing = read_drawing(page, config, time.perf_counter() + config.max_seconds)
+    to_pdf = page_space_to_pdf(doc, page_index)
+    return [(f.rgb, _to_pdf(f.geometry, to_pdf)) for f in drawing.fills if f.opaque]
+
+
 def find_zones(drawing: Drawing, frame: Polygon, config: VectorConfig,
                deadline: float) -> list[VectorZone]:
     """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5)."""
     swatches = legend_swatches(drawing.fills, config)
-    paper = {tuple(rgb) for rgb in config.paper_rgb}
+    paper = {tuple(rgb) for rgb in config.non_zone_rgb}
     candidates = [f for f in drawing.fills if (f.opaque or config.transparent_zones)
                   and f.rgb not in paper and f.order not in swatches
                   and not is_background(f, frame, config)]

@@ -36,10 +36,11 @@ class VectorConfig:
         "help": "Legend swatches: filled rectangles up to this area ..."})
     swatch_min_count: int = field(default=3, metadata={
         "help": "... of which at least this many share their left edge, width and height."})
-    paper_rgb: list[tuple[int, int, int]] = field(default_factory=lambda: [(255, 255, 255)],
-                                                  metadata={
-        "help": "Fill colours of the paper (label boxes, masks, legend and title boxes): they "
-                "cut earlier fills but are never zones."})
+    non_zone_rgb: list[tuple[int, int, int]] = field(
+        default_factory=lambda: [(255, 255, 255), (0, 0, 0)], metadata={
+            "help": "Paper and ink: fills of these colours (label boxes, margin masks, legend "
+                    "and title boxes; north arrows, scale bars, outlined text) cut earlier "
+                    "fills but are never zones."})
     transparent_zones: bool = field(default=False, metadata={
         "help": "Semi-transparent fills (overlays) become zones too; they never cut."})
     text_min_words_per_kpt2: float = field(default=0.8, metadata={
@@ -68,7 +69,8 @@ class VectorConfig:
                     "text_max_coverage"):
             if not 0 <= getattr(self, key) <= 1:
                 found.append(f"{key}: must be between 0 and 1, got {getattr(self, key)}")
-        for rgb in self.paper_rgb:
+        for rgb in self.non_zone_rgb:
             if len(rgb) != 3 or not all(isinstance(c, int) and 0 <= c <= 255 for c in rgb):
-                found.append(f"paper_rgb: each colour must be three integers 0..255, got {rgb}")
+                found.append(f"non_zone_rgb: each colour must be three integers 0..255, "
+                             f"got {rgb}")
         return found
