@@ -61,8 +61,20 @@ def test_colour_beyond_threshold_stays_unclassified() -> None:
     distances = delta_e_2000(ochre, [e.rgb for e in PLAN.entries])
     assert ExportConfig().class_max_delta_e < distances[0] < 16 < min(distances[1:])
     assert assign_class(ochre, "", PLAN) == dict.fromkeys(CLASS_KEYS)
-    looser = ExportConfig(class_max_delta_e=16.0)
+    looser = ExportConfig(class_max_delta_e_vector=16.0)
     assert assign_class(ochre, "", PLAN, looser)["class_code"] == "R1"
+
+
+def test_vector_legends_have_the_tighter_threshold() -> None:
+    """Swatch colours from the PDF's drawings are exact (zones within 0.7 on synth pages),
+    those read from pixels are faded like the zones: 5 apart is a match only for the latter."""
+    fill = [236, 214, 150]
+    distance = delta_e_2000(fill, [YELLOW])[0]
+    config = ExportConfig()
+    assert config.class_max_delta_e_vector < distance < config.class_max_delta_e
+    scanned = PageLegend(entries=PLAN.entries, source="raster", notes=[])
+    assert assign_class(fill, "", scanned)["class_code"] == "R1"
+    assert assign_class(fill, "", PLAN)["class_code"] is None
 
 
 def test_no_legend_or_unknown_colour_gives_all_none() -> None:

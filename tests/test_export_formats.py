@@ -268,19 +268,33 @@ def _classified_features(page: PageMasks, anns: list[dict], config: ExportConfig
     return features
 
 
-def _write_classified(synth_plan, out: Path, document: str,
-                      config: ExportConfig) -> tuple[PageMasks, list, object]:
-    from planseg.export.document import write_document
+def _write_formats(out: Path, page: PageMasks, features: list, formats: list[str]) -> None:
+    """GeoJSON / GeoPackage of a one-page document, straight through the writers."""
+    from planseg.export.crs import resolve_frame
+    from planseg.export.geojson import feature_collection, write_geojson
+    from planseg.export.gpkg import write_gpkg
 
+    stem = Path(page.document).stem
+    if "geojson" in formats:
+        write_geojson(out / f"{stem}.geojson",
+                      feature_collection([page], [features], resolve_frame("auto", [page])))
+    if "gpkg" in formats:
+        write_gpkg(out / f"{stem}.gpkg", [page], [features],
+                   resolve_frame("auto", [page], native=True))
+
+
+def _write_classified(synth_plan, out: Path, document: str,
+                      config: ExportConfig) -> tuple[PageMasks, list]:
     anns, _ = synth_plan["sources"][0]
     page = _renamed(synth_plan["pages"][0], document)
     features = _classified_features(page, anns, config)
-    return page, features, write_document([page], [features], out, config)
+    _write_formats(out, page, features, config.formats)
+    return page, features
 
 
 def test_classes_read_back_by_gdal_from_geojson_and_gpkg(synth_plan, tmp_path) -> None:
     config = ExportConfig(formats=["geojson", "gpkg"], **EXACT)
-    _, features, _ = _write_classified(synth_plan, tmp_path, "cls.pdf", config)
+    _, features = _write_classified(synth_plan, tmp_path, "cls.pdf", config)
     anns, _ = synth_plan["sources"][0]
     expected = [anns[f.detection_index]["zone_code"] for f in features]
     assert [f.properties["class_source"] for f in features] == ["both"] * len(features)
@@ -305,14 +319,13 @@ def test_classes_read_back_by_gdal_from_geojson_and_gpkg(synth_plan, tmp_path) -
 def test_unclassified_columns_keep_their_types_in_gpkg(synth_plan, tmp_path) -> None:
     """A document where no polygon has a class (no legend): the class columns exist in the
     GeoPackage as TEXT / REAL, every value null; GeoJSON still styles by fill colour."""
-    from planseg.export.document import write_document
     from planseg.ingest.legend_types import PageLegend
 
     anns, _ = synth_plan["sources"][0]
     page = _renamed(synth_plan["pages"][0], "plain.pdf")
     config = ExportConfig(formats=["geojson", "gpkg"], **EXACT)
     features = _classified_features(page, anns, config, legend=PageLegend())
-    write_document([page], [features], tmp_path, config)
+    _write_formats(tmp_path, page, features, config.formats)
     info = pyogrio.read_info(tmp_path / "plain.gpkg", layer="plain")
     types = dict(zip(info["fields"], info["dtypes"], strict=True))
     assert [types[k] for k in ("class_code", "class_label", "class_rgb", "class_source",
@@ -332,7 +345,7 @@ def test_gpkg_carries_a_qgis_style_naming_every_class(synth_plan, tmp_path) -> N
     import xml.etree.ElementTree as ET
 
     config = ExportConfig(formats=["gpkg"], **EXACT)
-    _, features, _ = _write_classified(synth_plan, tmp_path, "styled.pdf", config)
+    _, features = _write_classified(synth_plan, tmp_path, "styled.pdf", config)
     codes = sorted({f.properties["class_code"] for f in features})
     with sqlite3.connect(tmp_path / "styled.gpkg") as db:
         rows = db.execute("SELECT f_table_name, f_geometry_column, styleName, styleQML, "

@@ -80,12 +80,13 @@ def assign_class(fill_rgb: Sequence[int] | None, text: str | None,
     words inside the polygon. Rules, in order:
 
     1. exactly one legend code is written inside the zone -> that code's swatch (the one
-       nearest in colour if the code has several); "both" when it is also within
-       ``class_max_delta_e`` and among the swatches colour alone would pick, else "text";
-    2. otherwise colour decides alone ("colour") when the nearest swatch is within
-       ``class_max_delta_e`` and no swatch of another class lies within
-       ``class_ambiguous_delta_e`` of that distance (several codes inside the zone only
-       narrow the candidates to those codes: "both");
+       nearest in colour if the code has several); "both" when it is also within the
+       colour threshold and among the swatches colour alone would pick, else "text";
+    2. otherwise colour decides alone ("colour") when the nearest swatch is within the
+       colour threshold (:func:`max_delta_e`: ``class_max_delta_e_vector`` for vector
+       legends, ``class_max_delta_e`` for legends read from pixels) and no swatch of
+       another class lies within ``class_ambiguous_delta_e`` of that distance (several
+       codes inside the zone only narrow the candidates to those codes: "both");
     3. otherwise unclassified.
     """
     return assign_classes([fill_rgb], [text], legend, config)[0]
@@ -104,24 +105,34 @@ def assign_classes(fills_rgb: Sequence[Sequence[int] | None], texts: Sequence[st
     if not entries:
         return [unclassified() for _ in fills_rgb]
     distances = delta_e_matrix(list(fills_rgb), [e.rgb for e in entries])
-    return [_decide(entries, row, text_codes(text, entries), config)
+    limit = max_delta_e(legend, config)
+    return [_decide(entries, row, text_codes(text, entries), limit, config)
             for row, text in zip(distances, texts, strict=True)]
 
 
+def max_delta_e(legend: PageLegend, config: ExportConfig) -> float:
+    """The colour threshold for ``legend``: ``class_max_delta_e_vector`` when its swatch
+    colours come from the PDF's drawings (exact), else ``class_max_delta_e`` (read from
+    pixels, faded and noisy like the zones)."""
+    if legend.source == "vector":
+        return config.class_max_delta_e_vector
+    return config.class_max_delta_e
+
+
 def _decide(entries: Sequence[LegendEntry], distances: np.ndarray, codes: set[str],
-            config: ExportConfig) -> dict[str, Any]:
+            limit: float, config: ExportConfig) -> dict[str, Any]:
     """The rules of :func:`assign_class` for one polygon: ``distances`` (N,) ΔE2000 to each
-    swatch, ``codes`` the legend codes written inside it."""
+    swatch, ``codes`` the legend codes written inside it, ``limit`` the colour threshold."""
     candidates = _colour_candidates(entries, distances, config)
     if len(codes) == 1:
         code = next(iter(codes))
         index = min((i for i, e in enumerate(entries) if e.code == code),
                     key=lambda i: distances[i])
-        agrees = index in candidates and distances[index] <= config.class_max_delta_e
+        agrees = index in candidates and distances[index] <= limit
         return _properties(entries[index], distances[index], "both" if agrees else "text")
     if codes:  # a polygon over several zones' labels: colour may choose among them
         candidates = [i for i in candidates if entries[i].code in codes]
-    if len(candidates) != 1 or distances[candidates[0]] > config.class_max_delta_e:
+    if len(candidates) != 1 or distances[candidates[0]] > limit:
         return unclassified()
     return _properties(entries[candidates[0]], distances[candidates[0]],
                        "both" if codes else "colour")

@@ -33,7 +33,9 @@ class ExportConfig:
         "help": "fill opacity of polygons in previews, 0..1"})
     class_max_delta_e: float = field(default=8.0, metadata={
         "help": "a polygon takes a legend swatch's class by colour only within this CIEDE2000 "
-                "distance of the swatch"})
+                "distance of the swatch, for legends read from pixels (scans)"})
+    class_max_delta_e_vector: float = field(default=4.0, metadata={
+        "help": "the same for legends read from the PDF's drawings (exact swatch colours)"})
     class_ambiguous_delta_e: float = field(default=3.0, metadata={
         "help": "swatches of other classes within this CIEDE2000 distance of the nearest one "
                 "make colour ambiguous: the code written in the zone decides, else none"})
@@ -45,7 +47,8 @@ class ExportConfig:
         if not 0.0 <= self.preview_opacity <= 1.0:
             found.append(f"preview_opacity: must be within 0..1, got {self.preview_opacity}")
         found += [f"{name}: must be >= 0, got {getattr(self, name)}"
-                  for name in ("class_max_delta_e", "class_ambiguous_delta_e")
+                  for name in ("class_max_delta_e", "class_max_delta_e_vector",
+                               "class_ambiguous_delta_e")
                   if getattr(self, name) < 0]
         return found + self.vectorize_config().problems()
 
