@@ -50,7 +50,7 @@ _CODE = r"[A-Z][A-Za-z]{0,3}(?:[-./]?[0-9]{1,3}[A-Za-z]?)?(?:-[A-Z0-9]{1,3})?"
 _CODE_RE = re.compile(_CODE)
 _PAREN_RE = re.compile(rf"^(?P<name>.*\S)\s*\((?P<code>{_CODE})\)$")
 _SEP_RE = re.compile(r"^(?P<code>[A-Za-z]{1,6}\s?-?[0-9]{1,3}[A-Za-z]?|" + _CODE +
-                     r")\s*[-\u2013\u2014:=]\s*(?P<name>\S.*)$")
+                     r")(?:\s+[-\u2013\u2014]\s+|\s*[:=]\s*)(?P<name>\S.*)$")
 _SPACE_RE = re.compile(rf"^(?P<code>{_CODE})\s+(?P<name>\S.*)$")
 _SIDE_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/]{0,5}$")
 HEADING_RE = re.compile(r"\b(legend|legende|legenda|zeichenerkl\u00e4rung|leyenda|l\u00e9gende|"
@@ -217,7 +217,7 @@ class VectorShapes:
 
     def hatch(self, ref: int) -> RGB8 | None:
         """The colour of the lines hatching shape ``ref``: drawn over it (after its fill),
-        mostly inside it, running at least half its width; the longest-running colour."""
+        mostly inside it, crossing it at least once; the longest-running colour."""
         seqno, rect, rgb = self.shapes[ref]
         x0, y0, x1, y1 = rect
         near = np.flatnonzero((self.stroke_rects[:, 0] < x1) & (self.stroke_rects[:, 2] > x0)
@@ -227,7 +227,7 @@ class VectorShapes:
             stroke_seqno, colour, srect, items = self.strokes[i]
             if rgb is not None and stroke_seqno < seqno:
                 continue  # under the fill: hidden
-            if max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5 and len(items) <= 5:
+            if _is_box(items) and max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5:
                 continue  # the swatch's own outline
             for item in items:
                 if item[0] in ("l", "c"):
@@ -238,7 +238,7 @@ class VectorShapes:
         if not runs:
             return None
         colour, run = max(runs.items(), key=lambda kv: kv[1])
-        return colour if run >= 0.5 * (x1 - x0) else None
+        return colour if run >= 0.8 * min(x1 - x0, y1 - y0) else None  # one full crossing
 
 
 def _swatch_sized(width: float, height: float) -> bool:
@@ -258,8 +258,15 @@ def _boxy(items: list, rect: Box) -> bool:
 
 
 def _is_box(items: list) -> bool:
+    """A rectangle outline: one re/qu item, or 3-4 joined axis-parallel lines (not a hatch)."""
     kinds = [item[0] for item in items]
-    return kinds in (["re"], ["qu"], ["l"] * 3, ["l"] * 4)
+    if kinds in (["re"], ["qu"]):
+        return True
+    if kinds not in (["l"] * 3, ["l"] * 4):
+        return False
+    joined = all(np.allclose(a[2], b[1], atol=0.1) for a, b in zip(items, items[1:], strict=False))
+    straight = all(abs(i[1][0] - i[2][0]) < 0.1 or abs(i[1][1] - i[2][1]) < 0.1 for i in items)
+    return joined and straight
 
 
 def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box) -> float:

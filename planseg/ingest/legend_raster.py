@@ -22,8 +22,9 @@ _MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 4.0, 150.0, 60.0
 
 
 def raster_swatches(doc: Document, page_index: int) -> list[Swatch]:
-    """Rectangles (axis-aligned within a scan's skew) of 4-150 x 4-60 pt whose outline
-    encloses at least 85 % of their box, with their dominant and hatch colours."""
+    """Rectangles (axis-aligned within 5 degrees: scans are skewed) of 4-150 x 4-60 pt whose
+    outline fills at least 85 % of its rotated box, with their dominant and hatch colours;
+    boxes are the axis-aligned bounds."""
     page = doc.load_page(page_index)
     dpi = min(_MAX_DPI, 72.0 * float(np.sqrt(_MAX_PIXELS / (page.rect.width
                                                              * page.rect.height))))
@@ -37,7 +38,9 @@ def raster_swatches(doc: Document, page_index: int) -> list[Swatch]:
         x, y, w, h = cv2.boundingRect(contour)
         if not _swatch_sized(w * scale, h * scale):
             continue
-        if cv2.contourArea(contour) < 0.85 * w * h:
+        (_, (rect_w, rect_h), angle) = cv2.minAreaRect(contour)  # a scan is skewed a little
+        tilt = min(angle % 90, 90 - angle % 90)
+        if tilt > 5 or cv2.contourArea(contour) < 0.85 * rect_w * rect_h:
             continue
         colours = dominant_colours(image[y:y + h, x:x + w], paper)
         if colours is None:
@@ -58,26 +61,26 @@ def paper_rgb(image: np.ndarray) -> np.ndarray:
 
 def dominant_colours(patch: np.ndarray, paper: np.ndarray,
                      ) -> tuple[tuple[int, int, int], tuple[int, int, int] | None] | None:
-    """(fill, hatch or None) of a swatch patch (HxWx3 uint8): the fill is the commonest colour
-    inside the box (an inset, away from its outline); a hatch is a second colour that reaches
-    the box's edge band (text written in the middle does not)."""
+    """(fill, hatch or None) of a swatch patch (HxWx3 uint8): the fill is the mean of the
+    pixels near the median colour inside the box (an inset, away from its outline), robust to
+    hatch lines and a code written on it; a hatch is a second colour, far from the fill, on a
+    good share of the pixels (on small swatches a code inside can pass for one)."""
     h, w = patch.shape[:2]
-    dy, dx = max(1, int(0.2 * h)), max(1, int(0.15 * w))
+    dy, dx = max(1, int(0.25 * h)), max(1, int(0.15 * w))
     inner = patch[dy:h - dy, dx:w - dx].reshape(-1, 3).astype(np.float32)
     if len(inner) < 4:
         return None
-    bins = (inner // 16).astype(np.int32)
-    keys = bins[:, 0] * 256 + bins[:, 1] * 16 + bins[:, 2]
-    mode = np.bincount(keys).argmax()
-    near = np.linalg.norm(inner - inner[keys == mode].mean(axis=0), axis=1) < 30
+    near = np.linalg.norm(inner - np.median(inner, axis=0), axis=1) < 30
     fill = inner[near].mean(axis=0)
     others = inner[~near]
     band = np.concatenate([patch[dy:2 * dy + 1, dx:w - dx], patch[h - 2 * dy - 1:h - dy,
                                                                   dx:w - dx]]).reshape(-1, 3)
     band_other = np.linalg.norm(band.astype(np.float32) - fill, axis=1) >= 30
-    hatch = None
-    if len(others) >= 0.08 * len(inner) and band_other.mean() >= 0.05:
-        hatch = _rgb8(np.median(others, axis=0))
+    hatch = None  # blur and noise give a few off pixels: a hatch is many, and far off
+    if len(others) >= 0.12 * len(inner) and band_other.mean() >= 0.10:
+        median = np.median(others, axis=0)
+        if np.linalg.norm(median - fill) >= 45:
+            hatch = _rgb8(median)
     return _rgb8(fill), hatch
 
 

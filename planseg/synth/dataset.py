@@ -30,10 +30,14 @@ from planseg.errors import ConfigError
 from planseg.fsio import atomic_write_bytes, atomic_write_json
 from planseg.synth.config import Sheet, Style, SynthConfig
 from planseg.synth.document import SynthDocument, make_document
+from planseg.synth.palette import class_categories
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = [{"id": 1, "name": "zone", "supercategory": "zone"}]
+# id 1 "zone" is every annotation's category_id (class-agnostic training and scoring); the
+# class categories (ids 2..) name each zone class with its colour, and an annotation's
+# ``class_category_id`` points at its own
+CATEGORIES = [{"id": 1, "name": "zone", "supercategory": "zone"}, *class_categories()]
 _OWNED = ("pdfs", "data", "train", "val")  # folders a re-run replaces
 _STAGING = ".synth-partial"  # where a run writes before moving its outputs into place
 _SPLIT_STREAM = 2**31 - 1  # random stream id of the train/val split (not a doc index)

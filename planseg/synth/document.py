@@ -11,9 +11,9 @@ from shapely import affinity
 
 from planseg.synth.coco import zone_annotation_fields
 from planseg.synth.draw import draw_map
-from planseg.synth.furniture import draw_panel, draw_text_page
+from planseg.synth.furniture import draw_legend_style, draw_panel, draw_text_page
 from planseg.synth.layout import MapLayout, make_map_layout
-from planseg.synth.palette import RGB, make_palette
+from planseg.synth.palette import RGB, class_category_id, make_palette
 from planseg.synth.scan import (
     ScanParams,
     draw_scan_params,
@@ -57,6 +57,8 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
     first_map = int(rng.integers(n_text + 1))
     n_maps = 1 if rng.random() < 0.85 else 2
     page_size = SHEETS_PT[sheet]
+    # the legend layout has its own stream: spawning leaves ``rng``'s draws unchanged
+    legend_rng = rng.spawn(1)[0]
     doc = pymupdf.open()
     layouts: dict[int, MapLayout] = {}  # page_index -> map drawn there
     for index in range(n_text + n_maps):
@@ -64,7 +66,7 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
             layouts[index] = make_map_layout(rng, page_size, make_palette(rng))
             page = doc.new_page(width=page_size[0], height=page_size[1])
             draw_map(page, layouts[index], rng)
-            draw_panel(page, layouts[index], rng)
+            draw_panel(page, layouts[index], rng, draw_legend_style(legend_rng))
         else:  # text pages are portrait sheets of the same size
             draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)
     scans: list[ScanParams] | None = None
@@ -120,7 +122,8 @@ def _zone_annotations(layout: MapLayout, scale: float, scan: ScanParams | None,
         fill: RGB = zone.style.fill_rgb if scan is None else faded_rgb(zone.style.fill_rgb, scan)
         annotations.append({
             "category_id": 1, "iscrowd": 0, **zone_fields,
-            "zone_code": zone.style.code,
+            "zone_code": zone.style.code, "zone_name": zone.style.name,
+            "class_category_id": class_category_id(zone.style.code),
             "fill_rgb": [int(round(c * 255)) for c in fill],
             "hatched": zone.style.hatch is not None,
         })

@@ -6,6 +6,8 @@ Coordinates are the page frame (points, y down).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import numpy as np
 import pymupdf
 from shapely.geometry import box
@@ -22,16 +24,56 @@ _WORDS = ("zone", "building", "height", "plot", "ratio", "floor", "area", "permi
           "green", "roof", "trees", "planted", "boundary", "development", "plan", "section")
 
 
-def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) -> None:
+#: Legend headings, in the languages of the plans planseg reads.
+LEGEND_HEADINGS = ("Legend", "Legende", "Legenda", "Zeichenerkl\u00e4rung", "Leyenda",
+                   "L\u00e9gende", "Key", "Zoning Districts")
+#: How a label carries its code ("swatch": the code is written inside the swatch instead).
+LABEL_FORMATS = ("{code}  {name}", "{code} - {name}", "{code}: {name}", "{name} ({code})",
+                 "swatch")
+
+
+@dataclass(frozen=True)
+class LegendStyle:
+    """How one map's legend is laid out (drawn from its own random stream, so varying it
+    leaves every zone, colour and other furniture of the document unchanged)."""
+
+    heading: str
+    label_format: str
+    boxed: bool
+    at_bottom: bool  # legend just above the title block (scale bar under the north arrow)
+    swatch_w: float  # at A3 scale, points
+    swatch_h: float
+    row_gap: float
+
+
+def draw_legend_style(rng: np.random.Generator) -> LegendStyle:
+    """A random legend layout."""
+    return LegendStyle(
+        heading=LEGEND_HEADINGS[int(rng.integers(len(LEGEND_HEADINGS)))],
+        label_format=LABEL_FORMATS[int(rng.integers(len(LABEL_FORMATS)))],
+        boxed=bool(rng.random() < 0.6), at_bottom=bool(rng.random() < 0.4),
+        swatch_w=float(rng.uniform(20.0, 30.0)), swatch_h=float(rng.uniform(9.0, 14.0)),
+        row_gap=float(rng.uniform(3.0, 7.0)))
+
+
+def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
+               legend: LegendStyle | None = None) -> None:
     """North arrow, legend, scale bar and title block in the column right of the frame.
 
     Sizes are given for A3 and multiplied by ``layout.scale`` (bigger sheets, bigger type).
+    ``legend`` None draws the original fixed layout ("Legend", ``R1  Residential``, boxed).
     """
     x0, y0, x1, y1 = layout.panel_xyxy_pt
     k = layout.scale
+    legend = legend or LegendStyle("Legend", LABEL_FORMATS[0], True, False, 24.0, 12.0, 5.0)
     _north_arrow(page, (x0 + x1) / 2, y0 + 30 * k, k)
-    y = _legend(page, layout.palette, x0, y0 + 70 * k, x1, k)
-    _scale_bar(page, rng, x0 + 6 * k, min(y + 30 * k, y1 - 150 * k), x1 - 6 * k, k)
+    if legend.at_bottom:
+        height = 24 * k + len(layout.palette) * (legend.swatch_h + legend.row_gap) * k
+        _legend(page, layout.palette, legend, x0, y1 - 130 * k - height, x1, k)
+        _scale_bar(page, rng, x0 + 6 * k, y0 + 70 * k, x1 - 6 * k, k)
+    else:
+        y = _legend(page, layout.palette, legend, x0, y0 + 70 * k, x1, k)
+        _scale_bar(page, rng, x0 + 6 * k, min(y + 30 * k, y1 - 150 * k), x1 - 6 * k, k)
     _title_block(page, rng, pymupdf.Rect(x0, y1 - 110 * k, x1, y1), k)
     if rng.random() < 0.6:
         _grid_ticks(page, layout, rng, k)
@@ -67,24 +109,40 @@ def _north_arrow(page: pymupdf.Page, cx: float, cy: float, k: float) -> None:
     page.insert_text((cx - 4 * k, cy - 24 * k), "N", fontsize=11 * k, fontname="hebo")
 
 
-def _legend(page: pymupdf.Page, palette: list[ZoneStyle], x0: float, y: float,
-            x1: float, k: float) -> float:
+def _legend(page: pymupdf.Page, palette: list[ZoneStyle], legend: LegendStyle, x0: float,
+            y: float, x1: float, k: float) -> float:
     """One swatch + code + name per zone style; returns the y below the legend."""
     top = y - 14 * k
-    page.insert_text((x0 + 4 * k, y), "Legend", fontsize=11 * k, fontname="hebo")
+    page.insert_text((x0 + 4 * k, y), legend.heading, fontsize=11 * k, fontname="hebo")
     y += 10 * k
+    width, height = legend.swatch_w * k, legend.swatch_h * k
     for style in palette:
-        swatch = pymupdf.Rect(x0 + 6 * k, y, x0 + 30 * k, y + 12 * k)
+        swatch = pymupdf.Rect(x0 + 6 * k, y, x0 + 6 * k + width, y + height)
         page.draw_rect(swatch, color=None, fill=style.fill_rgb, width=0)
-        if style.hatch is not None:
-            draw_hatch(page, box(*swatch), style.hatch)
+        if style.hatch is not None:  # dense enough that a small swatch shows its hatch
+            spacing = min(style.hatch.spacing_pt, height / 3)
+            draw_hatch(page, box(*swatch), replace(style.hatch, spacing_pt=spacing))
         page.draw_rect(swatch, color=(0, 0, 0), width=0.5 * k)
-        label = f"{style.code}  {style.name}"
-        page.insert_text((x0 + 36 * k, y + 9 * k), label, fontsize=7 * k, fontname="helv")
-        y += 17 * k
-    page.draw_rect(pymupdf.Rect(x0 + 2 * k, top, x1 - 2 * k, y + 2 * k),
-                   color=(0.3, 0.3, 0.3), width=0.5 * k)
+        if legend.label_format == "swatch":
+            _code_in_swatch(page, style.code, swatch, k)
+            label = style.name
+        else:
+            label = legend.label_format.format(code=style.code, name=style.name)
+        baseline = y + height / 2 + 2.5 * k
+        page.insert_text((swatch.x1 + 6 * k, baseline), label, fontsize=7 * k, fontname="helv")
+        y += height + legend.row_gap * k
+    if legend.boxed:
+        page.draw_rect(pymupdf.Rect(x0 + 2 * k, top, x1 - 2 * k, y + 2 * k),
+                       color=(0.3, 0.3, 0.3), width=0.5 * k)
     return y
+
+
+def _code_in_swatch(page: pymupdf.Page, code: str, swatch: pymupdf.Rect, k: float) -> None:
+    fontsize = min(7 * k, 0.6 * swatch.height)
+    text_w = pymupdf.get_text_length(code, fontname="hebo", fontsize=fontsize)
+    page.insert_text((swatch.x0 + (swatch.width - text_w) / 2,
+                      swatch.y0 + swatch.height / 2 + 0.35 * fontsize), code,
+                     fontsize=fontsize, fontname="hebo")
 
 
 def _scale_bar(page: pymupdf.Page, rng: np.random.Generator, x0: float, y: float,

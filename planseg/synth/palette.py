@@ -47,6 +47,38 @@ class ZoneStyle:
     hatch: Hatch | None
 
 
+_DIGITS = range(1, 5)
+
+
+def class_categories() -> list[dict]:
+    """COCO categories of every zone class synth can draw, ids 2.. (1 stays "zone"): name and
+    ``zone_code`` the code, ``zone_name`` its long name, ``color`` the class's nominal fill
+    ``#rrggbb`` (documents jitter it by up to 0.04 per channel)."""
+    categories = []
+    for prefix, name, base in _CLASSES:
+        for digit in _DIGITS:
+            rgb = _shaded(base, digit, np.zeros(3))
+            hex_rgb = "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+            categories.append({"id": len(categories) + 2, "name": f"{prefix}{digit}",
+                               "supercategory": "zone", "zone_code": f"{prefix}{digit}",
+                               "zone_name": name, "color": hex_rgb})
+    return categories
+
+
+def class_category_id(code: str) -> int:
+    """The :func:`class_categories` id of a zone code such as ``"B2"``."""
+    prefix, digit = code[:-1], int(code[-1])
+    index = next(i for i, (p, _, _) in enumerate(_CLASSES) if p == prefix)
+    return 2 + index * len(_DIGITS) + (digit - 1)
+
+
+def _shaded(base: RGB, digit: int, jitter: np.ndarray) -> RGB:
+    """Digits darken the class colour a little; jitter keeps palettes varied."""
+    shade = 1.0 - 0.07 * (digit - 1)
+    return tuple(float(np.clip(c * shade + j, 0.25, 1.0))  # type: ignore[return-value]
+                 for c, j in zip(base, jitter, strict=True))
+
+
 def make_palette(rng: np.random.Generator) -> list[ZoneStyle]:
     """Draw 4-8 zone codes for one document, each with a distinct jittered colour."""
     n_classes = int(rng.integers(4, 9))
@@ -56,11 +88,7 @@ def make_palette(rng: np.random.Generator) -> list[ZoneStyle]:
         prefix, name, base = _CLASSES[class_id]
         for digit in sorted(rng.choice(np.arange(1, 5), size=int(rng.integers(1, 3)),
                                        replace=False)):
-            # digits darken the class colour a little; jitter keeps palettes varied
-            shade = 1.0 - 0.07 * (int(digit) - 1)
-            jitter = rng.uniform(-0.04, 0.04, size=3)
-            fill = tuple(float(np.clip(c * shade + j, 0.25, 1.0))
-                         for c, j in zip(base, jitter, strict=True))
+            fill = _shaded(base, int(digit), rng.uniform(-0.04, 0.04, size=3))
             styles.append(ZoneStyle(f"{prefix}{digit}", name, fill, _maybe_hatch(rng, fill)))
     return styles
 
