@@ -78,17 +78,18 @@ class TextLine:
     text: str
 
 
-def read_legend(doc: Document, page_index: int, *,
-                drawings: list[dict] | None = None) -> PageLegend:
+def read_legend(doc: Document, page_index: int, *, drawings: list[dict] | None = None,
+                words: list[tuple] | None = None) -> PageLegend:
     """The legend of page ``page_index`` (0-based); never raises.
 
-    ``drawings`` may pass the page's ``get_drawings()``/``get_cdrawings()`` list when the
-    caller already has it (the vector reader does), so the page's content is interpreted
-    once. Entry boxes are in the PDF frame; see the module docstring for the rules.
+    ``drawings`` (the page's ``get_drawings()``/``get_cdrawings()`` list) and ``words``
+    (``get_text("words")``) may be passed when the caller already has them (a vector reader
+    does), so the page's content is interpreted once. Entry boxes are in the PDF frame; see
+    the module docstring for the rules.
     """
     try:
         page = doc.load_page(page_index)
-        return _read(doc, page, page_index, drawings)
+        return _read(doc, page, page_index, drawings, words)
     except InputError as exc:
         return PageLegend([], None, [f"no legend read: {exc.reason}"])
     except Exception as exc:  # a legend must never stop a page: report and go on
@@ -96,10 +97,10 @@ def read_legend(doc: Document, page_index: int, *,
         return PageLegend([], None, [f"no legend read: {type(exc).__name__}: {exc}"])
 
 
-def _read(doc: Document, page: pymupdf.Page, page_index: int,
-          drawings: list[dict] | None) -> PageLegend:
+def _read(doc: Document, page: pymupdf.Page, page_index: int, drawings: list[dict] | None,
+          words: list[tuple] | None) -> PageLegend:
     to_display = _matrix3(page.rotation_matrix)  # unrotated page -> displayed page
-    lines = text_lines(page, to_display)
+    lines = text_lines(page.get_text("words") if words is None else words, to_display)
     shapes = VectorShapes(page.get_cdrawings() if drawings is None else drawings)
     swatches, notes = _on_page(shapes.swatches(to_display), page.rect)
     entries, found = assemble(swatches, lines, with_text=True)
@@ -135,10 +136,11 @@ def _on_page(swatches: list[Swatch], rect: pymupdf.Rect) -> tuple[list[Swatch], 
 # ---------------------------------------------------------------- text
 
 
-def text_lines(page: pymupdf.Page, to_display: np.ndarray) -> list[TextLine]:
-    """The page's words as line runs in the displayed page frame (empty without text)."""
+def text_lines(words: list[tuple], to_display: np.ndarray) -> list[TextLine]:
+    """A page's ``get_text("words")`` (unrotated frame) as line runs in the displayed page
+    frame (empty without text)."""
     runs: dict[tuple[int, int], list[tuple[Box, str]]] = {}
-    for x0, y0, x1, y1, text, block, line, _ in page.get_text("words"):
+    for x0, y0, x1, y1, text, block, line, _ in words:
         box = _transform_box(to_display, (x0, y0, x1, y1))
         runs.setdefault((block, line), []).append((box, text))
     lines = []
@@ -193,12 +195,14 @@ class VectorShapes:
 
     def __init__(self, drawings: list[dict]) -> None:
         found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
-        strokes: list[tuple[int, RGB8, Box, list]] = []
+        strokes: list[tuple[int, tuple, Box, list]] = []  # colours converted when used
         for seqno, path in enumerate(drawings):
-            rect, kind = tuple(path["rect"]), path.get("type") or ""
+            rect, kind = path["rect"], path.get("type") or ""
+            if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
+                rect = (rect.x0, rect.y0, rect.x1, rect.y1)
             width, height = rect[2] - rect[0], rect[3] - rect[1]
-            if "s" in kind and path.get("color") is not None and max(width, height) < 400:
-                strokes.append((seqno, _rgb8(path["color"]), rect, path["items"]))
+            if "s" in kind and width < 400 and height < 400:
+                strokes.append((seqno, path.get("color"), rect, path["items"]))
             if len(path["items"]) > _MAX_ITEMS or not _swatch_sized(width, height):
                 continue
             key = tuple(round(v * 2) for v in rect)  # same box within 0.5 pt: the top one wins
@@ -208,7 +212,7 @@ class VectorShapes:
                 found[key] = (seqno, rect, None)  # an empty (maybe hatched) box
         self.shapes = list(found.values())
         self.strokes = strokes
-        self.stroke_rects = np.array([s[2] for s in strokes]).reshape(-1, 4)
+        self._stroke_rects: np.ndarray | None = None
 
     def swatches(self, to_display: np.ndarray) -> list[Swatch]:
         """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet)."""
@@ -220,13 +224,17 @@ class VectorShapes:
         mostly inside it, crossing it at least once; the longest-running colour."""
         seqno, rect, rgb = self.shapes[ref]
         x0, y0, x1, y1 = rect
-        near = np.flatnonzero((self.stroke_rects[:, 0] < x1) & (self.stroke_rects[:, 2] > x0)
-                              & (self.stroke_rects[:, 1] < y1) & (self.stroke_rects[:, 3] > y0))
+        if self._stroke_rects is None:  # built once, for the few swatches that have a label
+            self._stroke_rects = np.array([s[2] for s in self.strokes]).reshape(-1, 4)
+        rects = self._stroke_rects
+        near = np.flatnonzero((rects[:, 0] < x1) & (rects[:, 2] > x0) & (rects[:, 1] < y1)
+                              & (rects[:, 3] > y0))
         runs: dict[RGB8, float] = {}
         for i in near:
-            stroke_seqno, colour, srect, items = self.strokes[i]
-            if rgb is not None and stroke_seqno < seqno:
-                continue  # under the fill: hidden
+            stroke_seqno, raw_colour, srect, items = self.strokes[i]
+            if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
+                continue  # no stroke colour, or under the fill: hidden
+            colour = _rgb8(raw_colour)
             if _is_box(items) and max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5:
                 continue  # the swatch's own outline
             for item in items:
@@ -251,9 +259,9 @@ def _boxy(items: list, rect: Box) -> bool:
     """True for a path that fills most of its bounding box (a rectangle, not a building)."""
     if items[0][0] in ("re", "qu"):
         return len(items) == 1
-    points = np.array([item[1] for item in items] + [items[-1][-1]], dtype=float)
-    x, y = points[:, 0], points[:, 1]
-    area = 0.5 * abs(float(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))))
+    points = [(p[0], p[1]) for p in [item[1] for item in items] + [items[-1][-1]]]
+    area = 0.5 * abs(sum(a[0] * b[1] - b[0] * a[1]
+                         for a, b in zip(points, points[1:] + points[:1], strict=True)))
     return area >= 0.8 * (rect[2] - rect[0]) * (rect[3] - rect[1])
 
 
@@ -264,7 +272,8 @@ def _is_box(items: list) -> bool:
         return True
     if kinds not in (["l"] * 3, ["l"] * 4):
         return False
-    joined = all(np.allclose(a[2], b[1], atol=0.1) for a, b in zip(items, items[1:], strict=False))
+    joined = all(abs(a[2][0] - b[1][0]) < 0.1 and abs(a[2][1] - b[1][1]) < 0.1
+                 for a, b in zip(items, items[1:], strict=False))
     straight = all(abs(i[1][0] - i[2][0]) < 0.1 or abs(i[1][1] - i[2][1]) < 0.1 for i in items)
     return joined and straight
 
@@ -304,12 +313,19 @@ def _rgb8(colour) -> RGB8:
     return tuple(int(round(min(max(v, 0.0), 1.0) * 255)) for v in values[:3])  # type: ignore
 
 
+_IDENTITY = np.eye(3)
+
+
 def _matrix3(m: pymupdf.Matrix) -> np.ndarray:
-    return np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    """3x3 of a PyMuPDF matrix (the shared identity for an unrotated page: no work)."""
+    matrix = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    return _IDENTITY if np.array_equal(matrix, _IDENTITY) else matrix
 
 
 def _transform_box(matrix: np.ndarray, box: Box) -> Box:
     """Bounds of ``box`` mapped by a 3x3 affine (exact for the 90-degree turns used here)."""
+    if matrix is _IDENTITY:
+        return tuple(box)  # type: ignore[return-value]
     x0, y0, x1, y1 = box
     corners = matrix @ np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])
     return (float(corners[0].min()), float(corners[1].min()), float(corners[0].max()),
