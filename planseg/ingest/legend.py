@@ -15,11 +15,13 @@ How a legend is recognised (the rules, in order):
 2. Labels (pages with a text layer). The text line starting just right of a swatch and beside it
    is its label (continuation lines under it join it); a short code written inside the swatch or
    just left of it is its code. The code is split from the name: ``RS-2 Residential Single``,
-   ``B2 - Zona B: ...``, ``URBAN CENTER (UC)``. Swatches with no text are dropped on text
-   pages (they are map symbols, not legend entries).
+   ``B2 - Zona B: ...``, ``URBAN CENTER (UC)``. On text pages a swatch without a label right
+   of it is dropped (a map symbol, not a legend entry); when two boxes claim one label, the
+   inner one (a swatch inside a symbol frame) wins.
 3. Grouping. Swatches of the same size aligned in a column (or a row) form a legend; at least
-   two labelled swatches (three on pages without text). Several groups are all returned, with
-   a note when they lie far apart (two legends).
+   two labelled swatches (three on pages without text) with at least two colours; a column's
+   labels start at one x. Several groups are all returned, with a note when they lie far
+   apart (two legends); repeated colours and hatched swatches get a note too.
 
 Bad input never raises: entries may be empty and ``notes`` say why.
 """
