@@ -60,6 +60,9 @@ class VectorPage:
     fallback: str | None  # why the vector reading gave up (caller falls back to pixels)
 
 
+_ROUNDS = 4  # painter's-order cuts applied pairwise before falling back to unions
+
+
 class _OverBudget(Exception):
     """The page's time budget ran out in the middle of the geometry."""
 
@@ -151,17 +154,26 @@ def occlude(geometries: np.ndarray, orders: np.ndarray, cutters: list[BaseGeomet
     source, target = tree.query(geometries, predicate="intersects")
     later = cutter_orders[target] > orders[source]
     source, target = source[later], target[later]
-    result = geometries.copy()
     by_source = np.argsort(source, kind="stable")
     source, target = source[by_source], target[by_source]
-    starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]]) if len(source) else []
-    bounds = np.r_[starts, len(source)].astype(int)
-    for n, (begin, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+    starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]]) if len(source) else \
+        np.zeros(0, dtype=int)
+    rank = np.arange(len(source)) - np.repeat(starts, np.diff(np.r_[starts, len(source)]))
+    result = geometries.copy()
+    cutter_array = np.array(cutters, dtype=object)
+    # rounds: in round k every shape loses its k-th cutter, one vectorised call per round;
+    # the few shapes with more than _ROUNDS cutters lose the union of the rest at once
+    for k in range(_ROUNDS):
+        if time.perf_counter() > deadline:
+            raise _OverBudget
+        now = rank == k
+        result[source[now]] = shapely.difference(result[source[now]], cutter_array[target[now]])
+    rest = rank >= _ROUNDS
+    for n, index in enumerate(np.unique(source[rest])):
         if n % 256 == 0 and time.perf_counter() > deadline:
             raise _OverBudget
-        index = source[begin]
-        cut = shapely.union_all([cutters[t] for t in target[begin:end]])
-        result[index] = shapely.difference(geometries[index], cut)
+        cut = shapely.union_all(cutter_array[target[rest & (source == index)]])
+        result[index] = shapely.difference(result[index], cut)
     return result
 
 
@@ -174,14 +186,17 @@ def merge_pieces(visible: np.ndarray, candidates: list[Fill],
     groups: dict[RGB, list[int]] = defaultdict(list)
     for i, owner in enumerate(owners):
         groups[candidates[owner].rgb].append(i)
+    areas = shapely.area(parts)
     zones = []
-    for rgb, members in groups.items():
+    for rgb, member_list in groups.items():
+        members = np.asarray(member_list)
         for component in _touching_groups(parts[members]):
-            pieces = parts[np.asarray(members)[component]]
+            indices = members[component]
+            pieces = parts[indices]
             geometry = pieces[0] if len(pieces) == 1 else shapely.union_all(pieces)
             if geometry.area < config.min_zone_area_pt2:
                 continue
-            largest = np.asarray(members)[component][int(np.argmax(shapely.area(pieces)))]
+            largest = indices[int(np.argmax(areas[indices]))]
             zones.append(VectorZone(_polygonal(geometry), rgb, candidates[owners[largest]].layer))
     return zones
 

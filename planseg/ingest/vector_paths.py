@@ -150,7 +150,11 @@ class _Reader:
 
     def _add_fill(self, item: dict, rings: list[np.ndarray], clip: BaseGeometry | None,
                   opaque: bool, order: int) -> None:
-        geometry = fill_geometry(rings, bool(item.get("even_odd")), self.config)
+        if _is_rect_item(item["items"]):  # fast path: most fills of a big page are rectangles
+            x0, y0, x1, y1 = item["items"][0][1]
+            geometry = shapely.box(x0, y0, x1, y1) if x0 != x1 and y0 != y1 else None
+        else:
+            geometry = fill_geometry(rings, bool(item.get("even_odd")), self.config)
         if geometry is None:
             self.drawing.skipped += 1
             return
