@@ -37,13 +37,19 @@ import pymupdf
 
 from planseg.errors import InputError
 from planseg.ingest.documents import Document
-from planseg.ingest.legend_types import LegendEntry, PageLegend, rgb_to_hex
+from planseg.ingest.legend_raster import raster_swatches
+from planseg.ingest.legend_types import (
+    RGB8,
+    Box,
+    LegendEntry,
+    PageLegend,
+    Swatch,
+    rgb_to_hex,
+)
 from planseg.ingest.render import pdf_to_display_pt
 
 log = logging.getLogger(__name__)
 
-Box = tuple[float, float, float, float]  # x0, y0, x1, y1
-RGB8 = tuple[int, int, int]
 PAPER_RGB: RGB8 = (255, 255, 255)  # what an unfilled (outlined or hatched) swatch shows
 
 _MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 3.0, 150.0, 60.0
@@ -57,19 +63,6 @@ _SPACE_RE = re.compile(rf"^(?P<code>{_CODE})\s+(?P<name>\S.*)$")
 _SIDE_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/]{0,5}$")
 HEADING_RE = re.compile(r"\b(legend|legende|legenda|zeichenerkl\u00e4rung|leyenda|l\u00e9gende|"
                         r"key|districts?|zones)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Swatch:
-    """A swatch-like shape: box in the displayed page (points, y down), colours 0-255.
-
-    ``ref`` indexes the vector reader's shapes (its hatch is looked up once it has a label).
-    """
-
-    box: Box
-    rgb: RGB8
-    hatch_rgb: RGB8 | None = None
-    ref: int = -1
 
 
 @dataclass(frozen=True)
@@ -109,7 +102,6 @@ def _read(doc: Document, page: pymupdf.Page, page_index: int, drawings: list[dic
     entries = [replace(e, hatch_rgb=shapes.hatch(s.ref)) for e, s in entries]
     source = "vector" if entries else None
     if not entries and page.get_images():
-        from planseg.ingest.legend_raster import raster_swatches
 
         swatches, notes = _on_page(raster_swatches(doc, page_index), page.rect)
         for with_text in ([True, False] if lines else [False]):  # OCR text may miss the legend

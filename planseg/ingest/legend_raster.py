@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from planseg.ingest.documents import Document
-from planseg.ingest.legend import Swatch
+from planseg.ingest.legend_types import Swatch
 from planseg.ingest.render import render_page
 
 _MAX_PIXELS = 6_000_000  # enough for 9 pt swatches on A0; a legend needs no more

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 LegendSource = Literal["vector", "raster-text", "raster"]
+Box = tuple[float, float, float, float]  # x0, y0, x1, y1
+RGB8 = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,16 @@ def hex_to_rgb(text: str) -> tuple[int, int, int]:
         raise ValueError(f"not a #rrggbb colour: {text!r}")
     value = int(digits, 16)
     return (value >> 16) & 255, (value >> 8) & 255, value & 255
+
+
+@dataclass(frozen=True)
+class Swatch:
+    """A swatch-like shape: box in the displayed page (points, y down), colours 0-255.
+
+    ``ref`` indexes the vector reader's shapes (its hatch is looked up once it has a label).
+    """
+
+    box: Box
+    rgb: RGB8
+    hatch_rgb: RGB8 | None = None
+    ref: int = -1
