@@ -165,7 +165,7 @@ def test_categories_sorted_by_code_then_label_in_any_order() -> None:
     expected = build_categories(items)
     for order in itertools.permutations(items):
         assert build_categories(order) == expected
-    assert expected[0] == {"id": 1, "name": "zone", "supercategory": "zone"}
+    assert expected[0] == {"id": 1, "name": "zone"}
     assert [(c["id"], c["name"]) for c in expected[1:]] == [
         (2, "#0a141e"), (3, "B2 Bureaux"), (4, "B2 Business"), (5, "R1 Residential")]
     business = expected[3]
@@ -177,5 +177,5 @@ def test_categories_sorted_by_code_then_label_in_any_order() -> None:
 
 
 def test_categories_of_no_classes_is_zone_only() -> None:
-    assert build_categories([]) == [{"id": 1, "name": "zone", "supercategory": "zone"}]
+    assert build_categories([]) == [{"id": 1, "name": "zone"}]
     assert np.all([c["id"] == 1 for c in build_categories([_props(None, None, None)])])

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from planseg.ingest.legend_types import LegendEntry, PageLegend
 
 CLASS_KEYS = ("class_code", "class_label", "class_rgb", "class_source", "class_distance")
-ZONE_CATEGORY = {"id": 1, "name": "zone", "supercategory": "zone"}
+ZONE_CATEGORY = {"id": 1, "name": "zone"}  # as before classes: unclassified polygons
 
 # characters a code may be wrapped in on a map ("(B2)", "B2,", "„R1“") but never contains
 _WRAP = "()[]{}<>,;:.!?\"'«»„“”‘’"
