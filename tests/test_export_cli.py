@@ -28,7 +28,7 @@ def synth_gt(tmp_path_factory) -> Path:
 
 def _eroded(gt_path: Path, out: Path) -> Path:
     """Predictions = ground truth eroded by 4 px, as RLE (what planseg segment scores)."""
-    from planseg.export.evaluate import annotation_rle
+    from planseg.export.metrics import annotation_rle
 
     coco = json.loads(gt_path.read_text())
     sizes = {im["id"]: (im["height"], im["width"]) for im in coco["images"]}

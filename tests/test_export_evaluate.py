@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from planseg.export.evaluate import class_metrics, coco_metrics
+from planseg.export.metrics import class_metrics, coco_metrics
 from planseg.export.rle import decode_rle, encode_mask
 
 H, W = 96, 128

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from planseg.export.evaluate import annotation_rle, match_pages
+from planseg.export.metrics import annotation_rle, match_pages
 from planseg.export.preview import palette_rgb, write_png
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,9 @@ import logging
 import torch
 from segment_anything.modeling import Sam
 
-from planseg.export.evaluate import coco_metrics
-from planseg.infer.amg import AmgConfig, FastMaskGenerator
+from planseg.export.metrics import coco_metrics
+from planseg.infer.amg import FastMaskGenerator
+from planseg.infer.config import AmgConfig
 from planseg.train.config import ValidationConfig
 from planseg.train.data import PageRecord
 from planseg.train.losses import mask_iou
