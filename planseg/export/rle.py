@@ -10,18 +10,29 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 
+def rle_text(rle: dict) -> dict:
+    """COCO compressed RLE as JSON wants it: ``{"size": [H, W], "counts": str}`` (the form
+    planseg keeps and passes between processes)."""
+    counts = rle["counts"]
+    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
+            "counts": counts.decode("ascii") if isinstance(counts, bytes) else counts}
+
+
+def rle_coded(rle: dict) -> dict:
+    """COCO RLE as pycocotools' functions want it (``counts`` bytes; lists left as they are)."""
+    counts = rle["counts"]
+    return {"size": list(rle["size"]),
+            "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
 def encode_mask(mask: np.ndarray) -> dict:
     """HxW bool/uint8 mask -> COCO RLE ``{"size": [H, W], "counts": str}``."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(rle["size"][0]), int(rle["size"][1])],
-            "counts": rle["counts"].decode("ascii")}
+    return rle_text(mask_utils.encode(np.asfortranarray(mask.astype(np.uint8))))
 
 
 def decode_rle(rle: dict) -> np.ndarray:
     """COCO RLE -> HxW bool mask over the whole raster."""
-    counts = rle["counts"]
-    coded = {"size": rle["size"],
-             "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    coded = rle_coded(rle)
     if isinstance(coded["counts"], list):  # uncompressed RLE
         coded = mask_utils.frPyObjects(coded, *rle["size"])
     return mask_utils.decode(coded).astype(bool)
@@ -32,7 +43,7 @@ def rle_counts(rle: dict) -> np.ndarray:
     counts = rle["counts"]
     if isinstance(counts, list):
         return np.asarray(counts, dtype=np.int64)
-    data = counts.encode("ascii") if isinstance(counts, str) else counts
+    data = rle_coded(rle)["counts"]
     # COCO's LEB128 variant, vectorised: 5 payload bits per char (offset 48), bit 5 = "more",
     # bit 4 of a value's last char = sign; then values from index 2 on are deltas against
     # the run two places earlier.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from planseg.export.rle import encode_mask
+from planseg.export.rle import encode_mask, rle_text
 
 if TYPE_CHECKING:  # planseg.ingest has no torch either; imported lazily only for typing
     from planseg.ingest import PageGeoref, Word
@@ -52,9 +52,7 @@ class Detection:
         ``score`` defaults to the record's ``predicted_iou`` (SAM's own ranking score).
         The record's ``bbox`` must already be in the full-page frame (tiles shifted).
         """
-        rle = dict(record["segmentation"])
-        if isinstance(rle["counts"], bytes):
-            rle["counts"] = rle["counts"].decode("ascii")
+        rle = rle_text(record["segmentation"])
         predicted_iou = float(record["predicted_iou"])
         return cls(rle=rle, bbox_xywh=tuple(float(v) for v in record["bbox"]),
                    score=predicted_iou if score is None else float(score),

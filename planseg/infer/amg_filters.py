@@ -13,6 +13,8 @@ from pycocotools import mask as mask_utils
 from segment_anything.utils.amg import remove_small_regions
 from torchvision.ops.boxes import batched_nms
 
+from planseg.export.rle import rle_text
+
 
 def blank_point_mask(image: np.ndarray, points_xy: np.ndarray, half_px: int, *,
                      white_level: int, max_std: float) -> np.ndarray:
@@ -52,10 +54,7 @@ def encode_rles(masks: torch.Tensor) -> list[dict]:
         return []
     # pycocotools wants HxWxN in Fortran order, i.e. the bytes of an N x W x H C-order array.
     columns = masks.transpose(1, 2).contiguous().to("cpu", torch.uint8).numpy()
-    rles = mask_utils.encode(columns.transpose(2, 1, 0))
-    for rle in rles:
-        rle["counts"] = rle["counts"].decode("ascii")
-    return rles
+    return [rle_text(rle) for rle in mask_utils.encode(columns.transpose(2, 1, 0))]
 
 
 def pad_masks(masks: torch.Tensor, crop_box_xyxy: list[int], orig_h: int,

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from pycocotools import mask as mask_utils
 
+from planseg.export.rle import rle_text
+
 
 def _bilinear_matrix(n_in: int, n_out: int) -> torch.Tensor:
     """(n_out x n_in) float64 matrix of 1-D bilinear resizing, align_corners=False (PyTorch)."""
@@ -86,7 +88,5 @@ def window_rle(mask: np.ndarray, row0: int, col0: int, height: int, width: int) 
     cols, rows = np.nonzero(np.diff(padded, axis=0).T)
     positions = (col0 + cols).astype(np.int64) * height + row0 + rows
     counts = np.diff(np.concatenate([[0], positions, [height * width]]))
-    rle = mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()},
-                                 height, width)
-    rle["counts"] = rle["counts"].decode("ascii")
-    return rle
+    return rle_text(mask_utils.frPyObjects({"size": [height, width], "counts": counts.tolist()},
+                                           height, width))

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from planseg.export.rle import rle_coded
 from planseg.export.types import Detection
 from planseg.infer.config import TilingConfig
 from planseg.ingest.tiling import Tile, plan_tiles
@@ -84,7 +85,7 @@ def tile_masks(records: Sequence[dict], tile: Tile, tile_index: int, page_w: int
         x, y, w, h = record["bbox"]
         touches = (x <= margin_px, y <= margin_px, x + w >= tile.width_px - margin_px,
                    y + h >= tile.height_px - margin_px)
-        mask = mask_utils.decode(_coded(record["segmentation"])).astype(bool)
+        mask = mask_utils.decode(rle_coded(record["segmentation"])).astype(bool)
         out.append(TileMask(tile_index=tile_index, record=record,
                             rle=shift_mask_rle(mask, tile.x0, tile.y0, page_w, page_h),
                             cut=any(t and i for t, i in zip(touches, inner, strict=True))))
@@ -106,7 +107,9 @@ def merge_tile_masks(masks: Sequence[TileMask], tiles: Sequence[Tile],
         joined = TileMask(tile_index=-1, rle=rle, record=group[0].record, cut=False)
         if not whole.contains(joined) and not whole.duplicates(joined, duplicate_iou):
             whole.add(joined)
-    return sorted((_detection(m.rle, m.record) for m in whole.masks), key=detection_order)
+    merged = ({**m.record, "segmentation": m.rle, "bbox": mask_utils.toBbox(m.rle)}
+              for m in whole.masks)
+    return sorted((Detection.from_amg_record(r) for r in merged), key=detection_order)
 
 
 class _KeptMasks:
@@ -200,20 +203,3 @@ def _agree(a: TileMask, b: TileMask, tiles: Sequence[Tile], threshold: float) ->
     if mask_utils.area(a_in) == 0 or mask_utils.area(b_in) == 0:
         return False
     return float(mask_utils.iou([a_in], [b_in], [0])[0][0]) >= threshold
-
-
-def _detection(rle: dict, record: dict) -> Detection:
-    x, y, w, h = (float(v) for v in mask_utils.toBbox(rle))
-    counts = rle["counts"]
-    return Detection(rle={"size": [int(s) for s in rle["size"]],
-                          "counts": counts.decode("ascii") if isinstance(counts, bytes)
-                          else counts},
-                     bbox_xywh=(x, y, w, h), score=float(record["predicted_iou"]),
-                     predicted_iou=float(record["predicted_iou"]),
-                     stability_score=float(record["stability_score"]))
-
-
-def _coded(rle: dict) -> dict:
-    counts = rle["counts"]
-    return {"size": list(rle["size"]),
-            "counts": counts.encode("ascii") if isinstance(counts, str) else counts}

@@ -20,6 +20,7 @@ from PIL import Image
 from pycocotools import mask as mask_utils
 
 from planseg.errors import DatasetError
+from planseg.export.rle import rle_text
 from planseg.fsio import atomic_write_json, sha256_file, sha256_json
 from planseg.train.config import DatasetConfig
 
@@ -291,9 +292,7 @@ def _to_rle(seg, h: int, w: int, where: str, problems: list[str]) -> dict | None
     else:
         problems.append(f"{where}: missing segmentation")
         return None
-    counts = rle["counts"]
-    return {"size": [h, w], "counts": counts.decode("ascii") if isinstance(counts, bytes)
-            else counts}
+    return rle_text({"size": [h, w], "counts": rle["counts"]})
 
 
 def _polygon_ok(poly) -> bool:
