@@ -24,7 +24,8 @@ from segment_anything import SamAutomaticMaskGenerator
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from amg_toy import train_toy_sam, zoning_page  # noqa: E402
 
-from planseg.infer.amg import AmgConfig, FastMaskGenerator, embed_image  # noqa: E402
+from planseg.infer.amg import FastMaskGenerator, embed_image  # noqa: E402
+from planseg.infer.config import AmgConfig  # noqa: E402
 from planseg.models.registry import build_sam  # noqa: E402
 
 

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from amg_toy import zoning_page  # noqa: E402
 from bench_amg import match_rate  # noqa: E402
 
-from planseg.infer.amg import AmgConfig, FastMaskGenerator  # noqa: E402
+from planseg.infer.amg import FastMaskGenerator  # noqa: E402
+from planseg.infer.config import AmgConfig  # noqa: E402
 from planseg.models.registry import build_sam  # noqa: E402
 
 PARAMS = dict(points_per_side=32, pred_iou_thresh=0.0, stability_score_thresh=0.6,

@@ -27,8 +27,9 @@ from segment_anything import SamAutomaticMaskGenerator
 
 from planseg.config import load_config
 from planseg.errors import ConfigError
-from planseg.infer.amg import SAM_PARAMETERS, AmgConfig, FastMaskGenerator, embed_image
+from planseg.infer.amg import FastMaskGenerator, embed_image
 from planseg.infer.amg_filters import blank_point_mask
+from planseg.infer.config import SAM_PARAMETERS, AmgConfig
 from planseg.models.registry import build_sam
 
 TOY = dict(points_per_side=16, pred_iou_thresh=0.6, stability_score_thresh=0.85)

@@ -6,19 +6,97 @@ those, so a cron re-run with more workers or devices still skips finished docume
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from planseg.config import config_to_dict
 from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_json
-from planseg.infer.amg import AmgConfig
 
 DEFAULT_MODEL = "planseg-default"
 #: Bump when the same inputs and settings would give different outputs (ledger key).
 PIPELINE_VERSION = 1
+
+
+def reference_defaults() -> dict[str, Any]:
+    """SamAutomaticMaskGenerator's own defaults, read from its signature (never restated here).
+    Imported when asked for: segment_anything loads torch, and parsing a config must not."""
+    from segment_anything import SamAutomaticMaskGenerator
+
+    return {name: p.default
+            for name, p in inspect.signature(SamAutomaticMaskGenerator.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _ref(help_text: str) -> Any:
+    return field(default=None, metadata={"help": help_text + " (default: segment_anything's)"})
+
+
+@dataclass
+class AmgConfig:
+    """Automatic mask generation settings. SAM's parameters: None = segment_anything's default."""
+
+    points_per_side: int | None = _ref("grid points along each side of a crop")
+    points_per_batch: int | None = _ref("points decoded per batch; larger is faster, uses memory")
+    pred_iou_thresh: float | None = _ref("keep masks whose predicted IoU is above this")
+    stability_score_thresh: float | None = _ref("keep masks whose stability score is >= this")
+    stability_score_offset: float | None = _ref("logit offset of the stability score")
+    box_nms_thresh: float | None = _ref("box IoU of duplicate masks within a crop")
+    crop_n_layers: int | None = _ref("extra crop layers (layer i has 2**i x 2**i crops)")
+    crop_nms_thresh: float | None = _ref("box IoU of duplicate masks across crops")
+    crop_overlap_ratio: float | None = _ref("overlap of first-layer crops, fraction of the side")
+    crop_n_points_downscale_factor: int | None = _ref("points per side divided by this per layer")
+    min_mask_region_area: int | None = _ref("fill holes / drop islands smaller than this, px")
+    skip_blank_points: bool = field(default=True, metadata={
+        "help": "skip grid points whose neighbourhood (half the grid spacing) is blank paper; "
+                "a white interior of an outline-only zone is blank too"})
+    blank_white_level: int = field(default=230, metadata={
+        "help": "a pixel is paper when its darkest RGB channel is >= this (0..255)"})
+    blank_max_std: float = field(default=6.0, metadata={
+        "help": "a neighbourhood is blank when its grey-level standard deviation is <= this"})
+    stability_prefilter_margin: float = field(default=0.1, metadata={
+        "help": "low-resolution stability prefilter keeps masks >= threshold minus this; the "
+                "exact (full-resolution) score of the survivors decides"})
+    upsample_batch: int = field(default=16, metadata={
+        "help": "survivor masks upsampled to full resolution at once (bounds memory)"})
+    bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast on CUDA"})
+    windowed_upsample: bool | None = field(default=None, metadata={
+        "help": "upsample each survivor only inside the window its logits can reach (exact "
+                "up to float rounding; one small matmul per mask); None: on for CPU only"})
+
+    def resolved(self) -> dict[str, Any]:
+        """SAM's parameters with None replaced by segment_anything's defaults."""
+        defaults = reference_defaults()
+        return {name: defaults[name] if getattr(self, name) is None
+                else getattr(self, name) for name in SAM_PARAMETERS}
+
+    def problems(self) -> list[str]:
+        """Values that cannot work, one line each (collected by planseg.config). Only the
+        values set are checked: unset ones are segment_anything's defaults."""
+        found = []
+        for name in SAM_PARAMETERS:
+            value = getattr(self, name)
+            if isinstance(value, (int, float)) and value < 0:
+                found.append(f"{name}: must be >= 0, got {value}")
+        if self.points_per_side is not None and self.points_per_side < 1:
+            found.append("points_per_side: must be >= 1")
+        if self.points_per_batch is not None and self.points_per_batch < 1:
+            found.append("points_per_batch: must be >= 1")
+        if self.upsample_batch < 1:
+            found.append(f"upsample_batch: must be >= 1, got {self.upsample_batch}")
+        if not 0 <= self.blank_white_level <= 255:
+            found.append(f"blank_white_level: must be in 0..255, got {self.blank_white_level}")
+        return found
+
+
+#: The AmgConfig fields that are SamAutomaticMaskGenerator parameters.
+SAM_PARAMETERS = ("points_per_side", "points_per_batch", "pred_iou_thresh",
+                  "stability_score_thresh", "stability_score_offset", "box_nms_thresh",
+                  "crop_n_layers", "crop_nms_thresh", "crop_overlap_ratio",
+                  "crop_n_points_downscale_factor", "min_mask_region_area")
 
 
 @dataclass
