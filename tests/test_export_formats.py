@@ -19,7 +19,7 @@ from planseg import ingest
 from planseg.export.coco import merge_coco, read_coco, write_coco
 from planseg.export.config import ExportConfig
 from planseg.export.document import export_document
-from planseg.export.evaluate import annotation_rle
+from planseg.export.metrics import annotation_rle
 from planseg.export.types import Detection, PageMasks
 from planseg.synth import generate
 
@@ -220,7 +220,7 @@ def test_update_coco_file_keeps_every_page_processed_so_far(synth_plan, tmp_path
 
 
 def test_multi_page_document_ids_and_separately_vectorised_pages(synth_plan, tmp_path) -> None:
-    from planseg.export.document import number_features, write_document
+    from planseg.export.document import PageExport, write_document
     from planseg.export.features import page_features
 
     first = _renamed(synth_plan["pages"][0], "two.pdf")
@@ -228,8 +228,8 @@ def test_multi_page_document_ids_and_separately_vectorised_pages(synth_plan, tmp
     config = ExportConfig(formats=["geojson", "coco"])
     whole = export_document([first, second], tmp_path / "whole", config)
     # the segment runner's way: pages vectorised apart (workers), numbered and written once
-    features = number_features([page_features(first, config), page_features(second, config)])
-    parts = write_document([first, second], features, tmp_path / "parts", config)
+    exports = [PageExport(page, page_features(page, config)) for page in (first, second)]
+    parts = write_document(exports, config, tmp_path / "parts")
     for folder in ("whole", "parts"):
         collection = json.loads((tmp_path / folder / "two.geojson").read_text())
         ids = [f["id"] for f in collection["features"]]

@@ -222,14 +222,14 @@ def test_unexpected_error_fails_the_document_and_keeps_its_traceback(
 
     write_plan_pdf(tmp_path / "in" / "a.pdf", seed=1)
     write_plan_pdf(tmp_path / "in" / "b.pdf", seed=2)
-    real_export = pipeline.export_page
+    real_export = pipeline.export_pdf_page
 
-    def export_page(path, document, *args, **kwargs):
+    def export_pdf_page(path, document, *args, **kwargs):
         if document == "b.pdf":
             raise IndexError("injected fault")
         return real_export(path, document, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "export_page", export_page)
+    monkeypatch.setattr(pipeline, "export_pdf_page", export_pdf_page)
     result = segment(tmp_path / "in", tmp_path / "out", write_fast_config(tmp_path))
     assert result.exit_code == ExitCode.input_failed, result.output
     summary = read_json(tmp_path / "out" / "run.json")["documents"]
@@ -237,4 +237,4 @@ def test_unexpected_error_fails_the_document_and_keeps_its_traceback(
     assert summary["failed"] == [{"document": "b.pdf", "error": "IndexError: injected fault"}]
     logged = (tmp_path / "out" / ".planseg" / "errors.log").read_text()
     assert "IndexError: injected fault" in logged and "Traceback" in logged
-    assert "in export_page" in logged
+    assert "in export_pdf_page" in logged

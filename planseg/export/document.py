@@ -1,9 +1,11 @@
-"""Export one document: vectorise its pages once, write every requested format.
+"""Export documents: vectorise each page once (with its preview), write every format.
 
-The segment runner calls :func:`export_document` with a finished document's pages (nothing here
-imports torch), or vectorises pages separately in workers (``features.page_features``, then
-:func:`number_features` and :func:`write_document`), and merges the COCO part into
-``DIR/coco.json`` with :func:`planseg.export.coco.update_coco_file`.
+The one writer of a document's files. The segment pipeline exports each page in a worker
+process as soon as its detections are known (:func:`export_pdf_page` -> :class:`PageExport`,
+features and preview) and writes the document when all its pages are in
+(:func:`write_document`); the run then merges the COCO part into ``DIR/coco.json`` with
+:func:`planseg.export.coco.update_coco_file`. :func:`export_document` does both steps at once
+for pages already in memory. Nothing here imports torch.
 
 Layout under ``out_dir`` for a document named ``a/b/plan.pdf``:
 ``a/b/plan.geojson``, ``a/b/plan.gpkg`` and ``previews/a/b/plan-p<page>.png``.
@@ -22,9 +24,18 @@ from planseg.export.crs import resolve_frame
 from planseg.export.features import PageFeature, page_features
 from planseg.export.geojson import feature_collection, write_geojson
 from planseg.export.preview import write_preview
-from planseg.export.types import PageMasks
+from planseg.export.types import Detection, PageMasks
+from planseg.ingest.documents import cached_document
+from planseg.ingest.georef import read_georef
+from planseg.ingest.render import page_pixel_size, page_transforms, render_page
+from planseg.ingest.text import page_words
 
 log = logging.getLogger(__name__)
+
+#: Largest page whose image is rendered for fill colours and previews. Export's colour and
+#: vectorising steps hold several page-sized int64 arrays for a page-sized mask (an A0 sheet
+#: at 300 DPI, 140 Mpx, peaked at 5.7 GiB), so beyond this the page goes without.
+IMAGE_BUDGET_PX = 50_000_000
 
 
 @dataclass
@@ -55,12 +66,6 @@ def preview_path(out_dir: Path, document: str, page_number: int) -> Path:
     return (Path(out_dir) / "previews" / stem).with_name(f"{stem.name}-p{page_number}.png")
 
 
-def vectorise_document(pages: Sequence[PageMasks],
-                       config: ExportConfig) -> list[list[PageFeature]]:
-    """Features of every page; ids run 1.. through the whole document."""
-    return number_features([page_features(page, config) for page in pages])
-
-
 def number_features(features: list[list[PageFeature]]) -> list[list[PageFeature]]:
     """Renumber ``PageFeature.id`` (in place) 1.. through a document, in page order; for
     pages vectorised separately (e.g. in worker processes)."""
@@ -72,33 +77,73 @@ def number_features(features: list[list[PageFeature]]) -> list[list[PageFeature]
     return features
 
 
-def export_document(pages: Sequence[PageMasks], out_dir: Path,
-                    config: ExportConfig | None = None) -> DocumentExport:
-    """Vectorise ``pages`` (all pages of one document, in order), write previews and the
-    configured formats under ``out_dir``, named after ``pages[0].document``. Atomic files."""
-    config = config or ExportConfig()
-    features = vectorise_document(pages, config)
-    preview_paths = []
+@dataclass
+class PageExport:
+    """A vectorised page: ``page`` (its image dropped once used), its features (ids 1..n within
+    the page, renumbered per document by :func:`write_document`) and its preview, if any."""
+
+    page: PageMasks
+    features: list[PageFeature]
+    paths: list[Path] = field(default_factory=list)
+
+
+def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExport:
+    """Vectorise one page's detections and, with ``config.previews``, draw its preview (the
+    one place previews are drawn)."""
+    features = page_features(page, config, first_id=1)
+    result = PageExport(page=page, features=features)
     if config.previews:
-        for page, page_feats in zip(pages, features, strict=True):
-            path = preview_path(out_dir, page.document, page.page_number)
-            write_preview(path, page.image, page_feats, size_px=(page.width_px, page.height_px),
-                          opacity=config.preview_opacity)
-            preview_paths.append(path)
-    result = write_document(pages, features, out_dir, config)
-    result.paths += preview_paths
+        path = preview_path(out_dir, page.document, page.page_number)
+        write_preview(path, page.image, features, size_px=(page.width_px, page.height_px),
+                      opacity=config.preview_opacity)
+        result.paths.append(path)
     return result
 
 
-def write_document(pages: Sequence[PageMasks], features: Sequence[Sequence[PageFeature]],
-                   out_dir: Path, config: ExportConfig) -> DocumentExport:
-    """Write a document's GeoJSON / GeoPackage from its vectorised pages (``features[i]``
-    belong to ``pages[i]``; ids as given) and build its COCO part. No previews."""
+def export_pdf_page(path: Path, document: str, page_index: int, dpi: float, max_pixels: int,
+                    detections: list[Detection], config: ExportConfig,
+                    out_dir: Path) -> PageExport:
+    """A segment worker's task: read what export needs of page ``page_index`` of the file at
+    ``path`` (transforms, georeferencing, words, and the image for fill colours and previews)
+    and :func:`export_page` its ``detections`` (full-page pixel frame)."""
+    doc = cached_document(path)
+    width_px, height_px = page_pixel_size(doc, page_index, dpi)
+    pixel_to_pdf, _ = page_transforms(doc, page_index, dpi)
+    # The image only feeds fill colours and previews; a page over the budget goes without
+    # rather than exhausting memory.
+    image = (render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels).image
+             if width_px * height_px <= min(max_pixels, IMAGE_BUDGET_PX) else None)
+    page = PageMasks(document=document, page_number=page_index + 1, width_px=width_px,
+                     height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
+                     georef=read_georef(doc, page_index), words=page_words(doc, page_index),
+                     detections=detections, image=image)
+    result = export_page(page, config, out_dir)
+    page.image = None  # the device process needs detections and transforms only
+    return result
+
+
+def export_document(pages: Sequence[PageMasks], out_dir: Path,
+                    config: ExportConfig | None = None) -> DocumentExport:
+    """Vectorise ``pages`` (all pages of one document, in order, in memory), write previews
+    and the configured formats under ``out_dir``, named after ``pages[0].document``."""
+    config = config or ExportConfig()
+    return write_document([export_page(page, config, out_dir) for page in pages], config,
+                          out_dir)
+
+
+def write_document(exports: Sequence[PageExport], config: ExportConfig,
+                   out_dir: Path) -> DocumentExport:
+    """Write one document's GeoJSON / GeoPackage from its exported pages (in page order; ids
+    renumbered 1.. through the document) and build its COCO part. The returned paths include
+    the pages' previews. Every file is replaced atomically."""
+    pages = [export.page for export in exports]
+    features = number_features([export.features for export in exports])
     documents = {page.document for page in pages}
     if len(documents) != 1:
         raise ValueError(f"a document's pages are needed, got documents {documents}")
     document = pages[0].document
-    result = DocumentExport(document=document, polygons=sum(len(f) for f in features))
+    result = DocumentExport(document=document, polygons=sum(len(f) for f in features),
+                            paths=[path for export in exports for path in export.paths])
     stem = Path(out_dir) / output_stem(document)
     if "geojson" in config.formats:
         path = stem.with_name(stem.name + ".geojson")

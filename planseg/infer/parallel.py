@@ -1,4 +1,4 @@
-"""Data parallel segmentation: one process per device, documents sharded over global ranks.
+"""Launching: one device process, spawned ranks, or torchrun/SLURM ranks; sharding; gathering.
 
 ``--devices N`` starts N processes with Lightning Fabric (``ddp_spawn``: CPU processes in
 tests, one per GPU in production); ``--num-nodes M`` expects the processes to be started by
@@ -18,20 +18,33 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planseg.errors import ConfigError, PlansegError
+from planseg.errors import PlansegError
+from planseg.infer.batch import Prepared, RunSummary, finish, prepare
 from planseg.infer.config import SegmentConfig
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger
 from planseg.infer.lock import OutputLock
+from planseg.infer.model import (
+    build_mask_generator,
+    load_segment_model,
+    single_device,
+    torch_accelerator,
+)
 from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress, make_executor
 
 if TYPE_CHECKING:
-    from planseg.infer.run import RunSummary
+    from planseg.models.checkpoints import LoadedModel
 
 log = logging.getLogger(__name__)
+ABSORB_EVERY_S = 30.0  # how often coco.json catches up with finished documents during a run
+
+
+def launched_externally() -> bool:
+    """True inside a rank started by torchrun (or another torch.distributed launcher)."""
+    return "LOCAL_RANK" in os.environ and "WORLD_SIZE" in os.environ
 
 
 def shard(jobs: Sequence[DocumentJob], rank: int, world_size: int) -> list[DocumentJob]:
@@ -52,8 +65,6 @@ def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], 
     """Segment ``jobs`` in this process on ``device``; yields outcomes as documents finish."""
     import torch
 
-    from planseg.infer.generator import build_mask_generator
-
     if config.threads:
         torch.set_num_threads(config.threads)
     sam = sam.to(device).eval()
@@ -67,12 +78,28 @@ def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], 
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def segment_distributed(config: SegmentConfig, jobs: Sequence[DocumentJob]) -> list[Outcome]:
+def segment_shard_absorbing(prepared: Prepared,
+                            progress: Progress | None = None) -> list[Outcome]:
+    """A one-process run: segment every job here, folding receipts into ``coco.json`` every
+    :data:`ABSORB_EVERY_S` so a long run's results show up while it goes."""
+    config = prepared.config
+    outcomes = []
+    last_absorb = time.monotonic()
+    for outcome in segment_shard(config, prepared.loaded.sam, prepared.todo,
+                                 single_device(config.accelerator), progress):
+        outcomes.append(outcome)
+        if time.monotonic() - last_absorb > ABSORB_EVERY_S:
+            prepared.ledger.absorb(prepared.coco_path)
+            last_absorb = time.monotonic()
+    return outcomes
+
+
+def segment_spawned(config: SegmentConfig, jobs: Sequence[DocumentJob]) -> list[Outcome]:
     """Run ``jobs`` on ``config.devices`` processes started here (``ddp_spawn``); returns
     every rank's outcomes."""
     from lightning.fabric import Fabric
 
-    fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
+    fabric = Fabric(accelerator=torch_accelerator(config.accelerator), devices=config.devices,
                     num_nodes=config.num_nodes, strategy="ddp_spawn")
     results = fabric.launch(_rank_main, config, _plain(jobs), _log_options())
     return [Outcome(**r) for r in results]
@@ -84,10 +111,8 @@ def run_external(config: SegmentConfig) -> RunSummary:
     import torch.distributed as dist
     from lightning.fabric import Fabric
 
-    from planseg.infer.run import RunSummary, finish, prepare
-
     started = time.perf_counter()
-    fabric = Fabric(accelerator=_accelerator(config), devices=config.devices,
+    fabric = Fabric(accelerator=torch_accelerator(config.accelerator), devices=config.devices,
                     num_nodes=config.num_nodes, strategy="ddp")
     fabric.launch()
     lock = OutputLock(Path(config.out) / STATE_DIR)
@@ -108,7 +133,10 @@ def run_external(config: SegmentConfig) -> RunSummary:
             raise error
         raise PlansegError(f"rank 0 stopped the run: {plan[1]}")
     try:
-        results = _rank_main(fabric, config, plan[0])
+        if prepared is None:
+            results = _rank_main(fabric, config, plan[0])
+        else:  # rank 0 loaded the model to plan: reuse it and its resolved settings
+            results = _rank_main(fabric, prepared.config, plan[0], loaded=prepared.loaded)
         if prepared is None:
             return RunSummary()
         return finish(prepared, [Outcome(**r) for r in results], started)
@@ -117,10 +145,8 @@ def run_external(config: SegmentConfig) -> RunSummary:
 
 
 def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, str, dict]],
-               log_options: dict | None = None) -> list[dict]:
+               log_options: dict | None = None, loaded: LoadedModel | None = None) -> list[dict]:
     import torch.distributed as dist
-
-    from planseg.infer.run import load_segment_model
 
     if log_options is not None:  # a spawned process starts without the CLI's log set-up
         from planseg.logs import setup_logging
@@ -128,12 +154,13 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
         setup_logging(**log_options)
     if not config.threads and fabric.device.type == "cpu":
         # CPU processes share the cores: split them instead of oversubscribing
-        config.threads = max(1, (os.cpu_count() or 1) // fabric.world_size)
+        config = replace(config, threads=max(1, (os.cpu_count() or 1) // fabric.world_size))
     jobs = [DocumentJob(name, Path(path), DocumentKey(**key)) for name, path, key in plain_jobs]
     mine = shard(jobs, fabric.global_rank, fabric.world_size)
     log.info("rank %d/%d: %d documents", fabric.global_rank, fabric.world_size, len(mine))
-    sam = load_segment_model(config, announce=False).sam
-    outcomes = [asdict(o) for o in segment_shard(config, sam, mine, str(fabric.device))]
+    if loaded is None:
+        loaded, config = load_segment_model(config, announce=False)
+    outcomes = [asdict(o) for o in segment_shard(config, loaded.sam, mine, str(fabric.device))]
     gathered: list[list[dict] | None] = [None] * fabric.world_size
     dist.all_gather_object(gathered, outcomes)
     # Leave together and tear gloo down before the process exits: exiting while a peer's
@@ -152,14 +179,6 @@ def _log_options() -> dict:
     json_lines = any(isinstance(h.formatter, JsonLineFormatter) for h in root.handlers)
     return {"verbose": logging.NOTSET < root.level <= logging.DEBUG,
             "quiet": root.level >= logging.WARNING, "log_format": "json" if json_lines else "text"}
-
-
-def _accelerator(config: SegmentConfig) -> str:
-    import torch
-
-    if config.accelerator == "gpu" and not torch.cuda.is_available():
-        raise ConfigError("accelerator: gpu asked for but no CUDA device is available")
-    return {"gpu": "cuda"}.get(config.accelerator, config.accelerator)
 
 
 def _plain(jobs: Sequence[DocumentJob]) -> list[tuple[str, str, dict]]:

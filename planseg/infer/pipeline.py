@@ -1,11 +1,18 @@
-"""The segment pipeline of one device process: render -> model -> export, overlapped.
+"""The segment pipeline of one device process: plan -> render -> model -> export, overlapped.
 
-Tiles are rendered by a pool of worker processes, the mask generator runs here (the process
-that owns the device), pages are vectorised (and previews drawn) by the same pool, and each
-finished document's files are written here, then its receipt (see :mod:`planseg.infer.ledger`).
-The stages are joined by bounded windows of in-flight work - at most ``window`` tiles
-rendered ahead and ``window`` pages being exported - so memory stays flat however many
-pages a document has. ``workers=0`` runs every stage in this process (tests, debugging).
+A page's path: a worker plans its document (:func:`planseg.infer.engines.plan_document`: the
+run's engine decides per page) -> a page whose plan holds detections goes straight to export;
+otherwise its tiles are rendered by workers (:func:`planseg.ingest.render.render_tile`), the
+mask generator runs on them here, in the process that owns the device, and the tiles' masks
+are merged (:mod:`planseg.infer.tiles`) -> a worker vectorises the page and draws its preview
+(:func:`planseg.export.document.export_pdf_page`) -> when all its pages are in, the document's
+files are written here (:func:`planseg.export.document.write_document`), then its receipt
+(see :mod:`planseg.infer.ledger`).
+
+The stages are joined by bounded windows of in-flight work - documents planned ahead, at most
+``window`` tiles rendered ahead and ``window`` pages being exported - so memory stays flat
+however many pages a document has. ``workers=0`` runs every stage in this process (tests,
+debugging).
 """
 
 from __future__ import annotations
@@ -22,24 +29,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from planseg.errors import InputError, OutputError
+from planseg.export.document import PageExport, export_pdf_page, write_document
+from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
-from planseg.infer.generator import MaskGenerator
+from planseg.infer.engines import PagePlan, plan_document
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger, LedgerEntry
-from planseg.infer.stages import (
-    PageExport,
-    cached_document,
-    close_cached_document,
-    export_page,
-    render_tile,
-    write_document,
-)
-from planseg.infer.tiles import (
-    detections_from_records,
-    merge_tile_masks,
-    page_tiles,
-    tile_masks,
-)
-from planseg.ingest.tiling import Tile
+from planseg.infer.model import MaskGenerator
+from planseg.infer.tiles import detections_from_records, merge_tile_masks, tile_masks
+from planseg.ingest.render import render_tile
 
 log = logging.getLogger(__name__)
 #: Tracebacks of unexpected document failures, appended under DIR/.planseg/
@@ -117,7 +114,7 @@ class _Doc:
     started: float
     page_count: int = 0
     planned: bool = False
-    tiles: dict[int, list[Tile]] = field(default_factory=dict)
+    plans: dict[int, PagePlan] = field(default_factory=dict)
     masks: dict[int, list] = field(default_factory=dict)  # page -> tile masks / records
     tiles_seen: dict[int, int] = field(default_factory=dict)
     exports: dict[int, PageExport] = field(default_factory=dict)
@@ -153,11 +150,14 @@ class Pipeline:
         """Process ``jobs``; outcomes come in the order documents finish."""
         self.progress.add_documents(len(jobs))
         rendering: deque[_TileTask] = deque()
-        tasks = self._tile_tasks(jobs)
-        for task in tasks:
-            rendering.append(task)
-            if len(rendering) >= self.window:
+        for task in self._tile_tasks(jobs):
+            if task is not None:
+                rendering.append(task)
+            while len(rendering) >= self.window:
                 yield from self._segment_tile(rendering.popleft())
+            if task is None:  # a page done without the device: keep exports flowing
+                self._collect_exports(block=len(self._exports) >= self.window)
+                yield from self._finish_ready()
         while rendering:
             yield from self._segment_tile(rendering.popleft())
         while self._exports:
@@ -165,38 +165,40 @@ class Pipeline:
             yield from self._finish_ready()
         yield from self._finish_ready()
 
-    def _tile_tasks(self, jobs: Sequence[DocumentJob]) -> Iterator[_TileTask]:
-        for job in jobs:
+    def _tile_tasks(self, jobs: Sequence[DocumentJob]) -> Iterator[_TileTask | None]:
+        """Tile render tasks in document and page order; None after a page whose plan held
+        its detections (sent to export at once)."""
+        for job, planned in self._planned(jobs):
             doc = _Doc(job=job, started=time.perf_counter())
             self._open[job.name] = doc
             try:
-                plans = self._plan(doc)
+                plans = planned.result()
             except Exception as exc:  # a bad document is recorded; the batch goes on
                 doc.error = fail_reason(exc, self.traceback_log)
-                close_cached_document()
                 continue
+            doc.page_count, doc.planned = len(plans), True
+            doc.plans = {plan.page_index: plan for plan in plans}
             self.progress.add_pages(doc.page_count)
-            for page_index, tiles in plans:
-                for tile_index, tile in enumerate(tiles):
+            for plan in plans:
+                if plan.detections is not None:
+                    self._page_segmented(doc, plan.page_index, plan.detections)
+                    yield None
+                for tile_index, tile in enumerate(plan.tiles if plan.detections is None else []):
                     future = self.executor.submit(
-                        render_tile, job.path, page_index, self.config.dpi,
+                        render_tile, job.path, plan.page_index, self.config.dpi,
                         self.config.max_pixels, tile.xyxy)
-                    yield _TileTask(doc, page_index, tile_index, future)
+                    yield _TileTask(doc, plan.page_index, tile_index, future)
 
-    def _plan(self, doc: _Doc) -> list[tuple[int, list[Tile]]]:
-        from planseg.ingest.render import check_pixel_budget, page_pixel_size
-
-        document = cached_document(doc.job.path)
-        doc.page_count = document.page_count
-        for page_index in range(document.page_count):
-            width_px, height_px = page_pixel_size(document, page_index, self.config.dpi)
-            # before any tile is rendered: refused in milliseconds
-            check_pixel_budget(document, page_index, (0, 0, width_px, height_px),
-                               self.config.dpi, self.config.max_pixels,
-                               advice="lower --dpi or raise max_pixels")
-            doc.tiles[page_index] = page_tiles(width_px, height_px, self.config.tiling)
-        doc.planned = True
-        return sorted(doc.tiles.items())
+    def _planned(self, jobs: Sequence[DocumentJob]) -> Iterator[tuple[DocumentJob, Future]]:
+        """Each job with its plan being made by a worker, a few documents ahead."""
+        ahead: deque[tuple[DocumentJob, Future]] = deque()
+        pending = iter(jobs)
+        lookahead = max(1, self.config.resolved_workers())
+        for job in pending:
+            ahead.append((job, self.executor.submit(plan_document, job.path, self.config)))
+            if len(ahead) > lookahead:
+                yield ahead.popleft()
+        yield from ahead
 
     def _segment_tile(self, task: _TileTask) -> Iterator[Outcome]:
         doc = task.doc
@@ -206,30 +208,33 @@ class Pipeline:
             except Exception as exc:  # this document fails, the batch goes on
                 doc.error = fail_reason(exc, self.traceback_log)
         doc.tiles_seen[task.page_index] = doc.tiles_seen.get(task.page_index, 0) + 1
-        if doc.tiles_seen[task.page_index] == len(doc.tiles[task.page_index]):
-            self._page_segmented(doc, task.page_index)
+        tiles = doc.plans[task.page_index].tiles
+        if doc.tiles_seen[task.page_index] == len(tiles):
+            masks = doc.masks.pop(task.page_index, [])
+            if doc.error is None:
+                self._page_segmented(doc, task.page_index, (
+                    detections_from_records(masks) if len(tiles) == 1
+                    else merge_tile_masks(masks, tiles, self.config.tiling.duplicate_iou)))
+            else:
+                self.progress.page_done()
         self._collect_exports(block=len(self._exports) >= self.window)
         yield from self._finish_ready()
 
     def _generate(self, task: _TileTask) -> None:
         image = task.future.result()
         records = self.generator.generate(image)
-        tiles = task.doc.tiles[task.page_index]
+        tiles = task.doc.plans[task.page_index].tiles
         if len(tiles) > 1:
             page_w, page_h = tiles[-1].x1, tiles[-1].y1
             records = tile_masks(records, tiles[task.tile_index], task.tile_index, page_w,
                                  page_h, self.config.tiling.edge_margin_px)
         task.doc.masks.setdefault(task.page_index, []).extend(records)
 
-    def _page_segmented(self, doc: _Doc, page_index: int) -> None:
+    def _page_segmented(self, doc: _Doc, page_index: int,
+                        detections: list[Detection]) -> None:
+        """Send a page's detections (full-page pixel frame) to an export worker."""
         self.progress.page_done()
-        masks = doc.masks.pop(page_index, [])
-        if doc.error is not None:
-            return
-        tiles = doc.tiles[page_index]
-        detections = (detections_from_records(masks) if len(tiles) == 1
-                      else merge_tile_masks(masks, tiles, self.config.tiling.duplicate_iou))
-        future = self.executor.submit(export_page, doc.job.path, doc.job.name, page_index,
+        future = self.executor.submit(export_pdf_page, doc.job.path, doc.job.name, page_index,
                                       self.config.dpi, self.config.max_pixels, detections,
                                       self.config.export, self.out_dir)
         self._exports.append((doc, page_index, future))

@@ -1,0 +1,34 @@
+"""What an engine returns for a page, and the protocol every engine follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from planseg.export.types import Detection
+from planseg.ingest.documents import Document
+from planseg.ingest.tiling import Tile
+
+
+@dataclass
+class PagePlan:
+    """How one page is segmented. Frames: full-page pixels at the run's DPI.
+
+    ``detections``: the page's final detections, or None when the device must segment
+    ``tiles`` (the whole page as one tile when it fits ``tiling.tile_px``).
+    """
+
+    page_index: int
+    width_px: int
+    height_px: int
+    engine: str
+    tiles: list[Tile] = field(default_factory=list)
+    detections: list[Detection] | None = None
+
+
+class Engine(Protocol):
+    """Plans pages; runs in a worker process (picklable settings in, picklable plan out)."""
+
+    name: str
+
+    def plan_page(self, doc: Document, page_index: int) -> PagePlan: ...

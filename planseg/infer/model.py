@@ -1,0 +1,76 @@
+"""The device side of segment: load the model once per process, pick the device, build the
+mask generator the pipeline runs on tiles.
+
+The generator contract (``generate(image HxWx3 uint8) -> list[record]`` with
+``SamAutomaticMaskGenerator(output_mode="coco_rle")`` records: ``segmentation`` COCO RLE over
+the given image, ``bbox`` xywh pixels, ``predicted_iou``, ``stability_score``) is what
+:mod:`planseg.infer.tiles` consumes; :class:`planseg.infer.amg.FastMaskGenerator` is the one
+built here, tests may pass any other.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from planseg.errors import ConfigError
+from planseg.infer.config import DEFAULT_MODEL, SAM_PARAMETERS, AmgConfig, SegmentConfig
+
+if TYPE_CHECKING:
+    from planseg.models.checkpoints import LoadedModel
+
+log = logging.getLogger(__name__)
+
+
+class MaskGenerator(Protocol):
+    """Anything with SamAutomaticMaskGenerator's ``generate`` in ``coco_rle`` mode."""
+
+    def generate(self, image: np.ndarray) -> list[dict[str, Any]]: ...
+
+
+def load_segment_model(config: SegmentConfig, *,
+                       announce: bool = True) -> tuple[LoadedModel, SegmentConfig]:
+    """Load ``config.model``; return it with the config whose unset AMG settings (None) are
+    filled from the checkpoint's calibrated ``amg_defaults``, if it has them: SAM's default
+    thresholds (0.88 / 0.95) suit SAM's own IoU head, not every fine-tuned model's. ``config``
+    itself is not changed. ``announce``: log what was chosen (once per run)."""
+    from planseg.models.checkpoints import load_model
+
+    if announce and config.model == DEFAULT_MODEL:
+        log.info("the default model suits clean planning-map styles; for real work use a SAM "
+                 "checkpoint fine-tuned with `planseg train` (--model PATH)")
+    loaded = load_model(config.model)
+    applied = {key: value for key, value in loaded.meta.get("amg_defaults", {}).items()
+               if key in SAM_PARAMETERS and getattr(config.amg, key) is None}
+    if announce and applied:
+        log.info("AMG settings calibrated for this model: %s (set amg.* to override)",
+                 ", ".join(f"{k}={v}" for k, v in applied.items()))
+    return loaded, replace(config, amg=replace(config.amg, **applied))
+
+
+def torch_accelerator(accelerator: str) -> str:
+    """``auto``, ``cpu`` or ``cuda`` for torch / Fabric; refuses ``gpu`` without CUDA."""
+    import torch
+
+    if accelerator == "gpu" and not torch.cuda.is_available():
+        raise ConfigError("accelerator: gpu asked for but no CUDA device is available")
+    return {"gpu": "cuda"}.get(accelerator, accelerator)
+
+
+def single_device(accelerator: str) -> str:
+    """The torch device of a one-process run: ``cuda`` when asked for or available, else
+    ``cpu``."""
+    import torch
+
+    resolved = torch_accelerator(accelerator)
+    return "cuda" if resolved != "cpu" and torch.cuda.is_available() else "cpu"
+
+
+def build_mask_generator(sam: Any, amg: AmgConfig) -> MaskGenerator:
+    """planseg's fast generator for ``sam`` with the run's AMG settings."""
+    from planseg.infer.amg import FastMaskGenerator
+
+    return FastMaskGenerator(sam, amg)
