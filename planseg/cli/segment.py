@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 import logging
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from planseg.cli.choices import AcceleratorChoice, CrsChoice
 from planseg.errors import ExitCode
 
 if TYPE_CHECKING:
     from planseg.infer.pipeline import Outcome
 
 log = logging.getLogger("planseg.cli.segment")
-
-
-class AcceleratorChoice(StrEnum):
-    """Values of ``--accelerator``."""
-
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
-
-
-class CrsChoice(StrEnum):
-    """Values of ``--crs``."""
-
-    auto = "auto"
-    page = "page"
-    pixel = "pixel"
 
 
 def segment(
@@ -45,7 +29,8 @@ def segment(
              "[default: planseg-default]")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", exists=True, dir_okay=False,
-        help="YAML/TOML file with any segment key (see docs/segment.md); flags override it.")]
+        help="YAML/TOML file with any segment key (README: Configuration reference); "
+             "flags override it.")]
     = None,
     dpi: Annotated[float | None, typer.Option(help="Page resolution. [default: 150]")] = None,
     devices: Annotated[int | None, typer.Option(

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from planseg.cli.choices import AcceleratorChoice
+
 log = logging.getLogger("planseg.cli.train")
 
 
@@ -18,16 +20,6 @@ class MethodChoice(StrEnum):
     full = "full"
     decoder = "decoder"
     lora = "lora"
-
-
-class AcceleratorChoice(StrEnum):
-    """Values of ``--accelerator``."""
-
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
-    cuda = "cuda"
-    mps = "mps"
 
 
 class PrecisionChoice(StrEnum):
@@ -48,7 +40,8 @@ def train(
                       "tensorboard/.")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", exists=True, dir_okay=False,
-        help="YAML/TOML file with any training key (see docs/train.md); flags override it.")]
+        help="YAML/TOML file with any training key (README: Configuration reference); "
+             "flags override it.")]
     = None,
     model: Annotated[str | None, typer.Option(
         "--model", help="Registry name (tiny, small, vit_b, planseg-default, ...) or checkpoint "

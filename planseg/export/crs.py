@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from enum import StrEnum
 from typing import Literal
 
 import numpy as np
@@ -31,14 +30,6 @@ log = logging.getLogger(__name__)
 Frame = Literal["pixel", "page", "wgs84", "native"]
 _POINT_M = 0.0254 / 72
 _GEOD = pyproj.Geod(ellps="WGS84")
-
-
-class CrsChoice(StrEnum):
-    """Values of ``--crs``."""
-
-    auto = "auto"
-    page = "page"
-    pixel = "pixel"
 
 
 def resolve_frame(choice: str, pages: Sequence[PageMasks], *, native: bool = False) -> Frame:

@@ -1,8 +1,9 @@
 """Typed configuration of ``planseg train``: one dataclass, nested sections, every key documented.
 
-Every training setting of the seed project has a key here (``docs/train.md`` lists them with
-defaults, generated from :func:`planseg.config.config_help`). ``None`` means "the library's
-default" (SAM's AMG thresholds) or "derived from another key" (freeze flags follow ``method``).
+Every training setting of the seed project has a key here (the README's *Configuration
+reference* lists them with defaults, generated from :func:`planseg.config.config_help`).
+``None`` means "the library's default" (SAM's AMG thresholds) or "derived from another key"
+(freeze flags follow ``method``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ Precision = Literal["32", "32-true", "bf16-mixed", "16-mixed"]
 
 
 def _help(text: str, default=None, factory=None):
-    """A dataclass field with the help line shown in ``docs/train.md``."""
+    """A dataclass field with the help line shown in the README's *Configuration reference*."""
     if factory is not None:
         return field(default_factory=factory, metadata={"help": text})
     return field(default=default, metadata={"help": text})
