@@ -14,9 +14,12 @@ import pymupdf
 from pycocotools import mask as mask_utils
 
 A4_PT = (595.0, 842.0)
-#: Fast settings: the ``tiny`` registry model, a 4x4 point grid, every mask kept (random
-#: weights never pass SAM's default quality thresholds), A4 at 50 DPI = one tile.
+#: Fast settings: the SAM engine (these tests are about the model path; the PDFs here are
+#: vector plans the auto engine would read without a model), the ``tiny`` registry model, a
+#: 4x4 point grid, every mask kept (random weights never pass SAM's default quality
+#: thresholds), A4 at 50 DPI = one tile.
 FAST_CONFIG = """\
+engine: sam
 dpi: 50
 amg:
   points_per_side: 4

@@ -224,10 +224,10 @@ def test_unexpected_error_fails_the_document_and_keeps_its_traceback(
     write_plan_pdf(tmp_path / "in" / "b.pdf", seed=2)
     real_export = pipeline.export_pdf_page
 
-    def export_pdf_page(path, document, *args, **kwargs):
-        if document == "b.pdf":
+    def export_pdf_page(source, *args, **kwargs):
+        if source.document == "b.pdf":
             raise IndexError("injected fault")
-        return real_export(path, document, *args, **kwargs)
+        return real_export(source, *args, **kwargs)
 
     monkeypatch.setattr(pipeline, "export_pdf_page", export_pdf_page)
     result = segment(tmp_path / "in", tmp_path / "out", write_fast_config(tmp_path))

@@ -46,7 +46,7 @@ def test_small_page_is_one_tile_large_page_is_tiled() -> None:
 
 def _segment_zones(tmp_path: Path, pdf: Path, tiling: TilingConfig, name: str) -> list:
     out = tmp_path / name
-    config = SegmentConfig(inputs=[pdf], out=out, dpi=50, workers=0, tiling=tiling,
+    config = SegmentConfig(inputs=[pdf], out=out, dpi=50, workers=0, tiling=tiling, engine="sam",
                            export=ExportConfig(formats=["geojson"], crs="pixel",
                                                simplify_px=0.0))
     job = DocumentJob(pdf.name, pdf, DocumentKey(sha256_file(pdf), "colour-regions", "t"))

@@ -21,3 +21,11 @@ class CrsChoice(StrEnum):
     auto = "auto"
     page = "page"
     pixel = "pixel"
+
+
+class EngineChoice(StrEnum):
+    """Values of ``--engine``."""
+
+    auto = "auto"
+    vector = "vector"
+    sam = "sam"

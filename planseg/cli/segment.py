@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planseg.cli.choices import AcceleratorChoice, CrsChoice
+from planseg.cli.choices import AcceleratorChoice, CrsChoice, EngineChoice
 from planseg.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,6 +33,10 @@ def segment(
              "flags override it.")]
     = None,
     dpi: Annotated[float | None, typer.Option(help="Page resolution. [default: 150]")] = None,
+    engine: Annotated[EngineChoice | None, typer.Option(
+        help="auto: the page's own vector zones where it has them, no zones on text pages, "
+             "SAM elsewhere; vector: never SAM; sam: SAM on every page. [default: auto]")]
+    = None,
     devices: Annotated[int | None, typer.Option(
         help="Device processes per node (GPUs, or CPU processes). [default: 1]")] = None,
     accelerator: Annotated[AcceleratorChoice | None, typer.Option(
@@ -65,6 +69,7 @@ def segment(
 
     overrides = {
         "inputs": inputs or None, "out": out, "model": model, "dpi": dpi, "devices": devices,
+        "engine": engine.value if engine else None,
         "accelerator": accelerator.value if accelerator else None, "num_nodes": num_nodes,
         "workers": workers, "force": force, "export.formats": formats,
         "export.crs": crs.value if crs else None, "export.previews": previews}

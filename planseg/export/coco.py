@@ -1,7 +1,8 @@
 """COCO output: pages as images, polygons as annotations (pixel frame of the page raster).
 
 ``DIR/coco.json`` layout (the segment issue): images ``{id, file_name: "<pdf>#page=<n>",
-width, height, pdf, page, dpi}``; annotations ``{id, image_id, category_id, segmentation:
+width, height, pdf, page, dpi}`` plus ``engine`` and ``page_kind`` where the engine set them;
+annotations ``{id, image_id, category_id, segmentation:
 [[x0, y0, x1, y1, ...], ...], bbox: [x, y, w, h], area, iscrowd: 0, score, predicted_iou,
 stability_score}`` plus, for a polygon given a legend class, its ``class_code``,
 ``class_label``, ``class_rgb``, ``class_source`` and ``class_distance``; categories: id 1
@@ -45,9 +46,14 @@ def empty_coco() -> dict:
 
 def page_image(page: PageMasks, image_id: int) -> dict:
     """COCO image record of a page."""
-    return {"id": image_id, "file_name": f"{page.document}#page={page.page_number}",
-            "width": int(page.width_px), "height": int(page.height_px),
-            "pdf": page.document, "page": int(page.page_number), "dpi": float(page.dpi)}
+    image = {"id": image_id, "file_name": f"{page.document}#page={page.page_number}",
+             "width": int(page.width_px), "height": int(page.height_px),
+             "pdf": page.document, "page": int(page.page_number), "dpi": float(page.dpi)}
+    if page.engine is not None:
+        image["engine"] = page.engine
+    if page.page_kind is not None:
+        image["page_kind"] = page.page_kind
+    return image
 
 
 def feature_annotation(page: PageMasks, feature: PageFeature, image_id: int,
@@ -60,11 +66,15 @@ def feature_annotation(page: PageMasks, feature: PageFeature, image_id: int,
         "segmentation": coco_polygons(feature.geometry_px),
         "bbox": [round(x0, 3), round(y0, 3), round(x1 - x0, 3), round(y1 - y0, 3)],
         "area": round(float(feature.geometry_px.area), 3), "iscrowd": 0,
-        "score": float(detection.score), "predicted_iou": float(detection.predicted_iou),
-        "stability_score": float(detection.stability_score)}
+        "score": float(detection.score), "predicted_iou": _number(detection.predicted_iou),
+        "stability_score": _number(detection.stability_score)}
     if class_key(feature.properties) is not None:  # the class travels with the annotation
         annotation.update({key: feature.properties.get(key) for key in CLASS_KEYS})
     return annotation
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def document_coco(pages: Sequence[PageMasks],

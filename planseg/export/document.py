@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from planseg.export.classes import assign_classes
 from planseg.export.coco import document_coco
 from planseg.export.config import ExportConfig
 from planseg.export.crs import resolve_frame
@@ -25,8 +26,10 @@ from planseg.export.features import PageFeature, page_features
 from planseg.export.geojson import feature_collection, write_geojson
 from planseg.export.preview import write_preview
 from planseg.export.types import Detection, PageMasks
-from planseg.ingest.documents import cached_document
+from planseg.ingest.documents import Document, cached_document
 from planseg.ingest.georef import read_georef
+from planseg.ingest.legend import read_legend
+from planseg.ingest.legend_types import PageLegend
 from planseg.ingest.render import page_pixel_size, page_transforms, render_page
 from planseg.ingest.text import page_words
 
@@ -88,9 +91,13 @@ class PageExport:
 
 
 def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExport:
-    """Vectorise one page's detections and, with ``config.previews``, draw its preview (the
-    one place previews are drawn)."""
+    """Vectorise one page's detections, give each polygon its legend class and, with
+    ``config.previews``, draw its preview (the one place previews are drawn)."""
     features = page_features(page, config, first_id=1)
+    classes = assign_classes([f.properties.get("fill_rgb") for f in features],
+                             [f.properties["text"] for f in features], page.legend, config)
+    for feature, properties in zip(features, classes, strict=True):
+        feature.properties.update(properties)
     result = PageExport(page=page, features=features)
     if config.previews:
         path = preview_path(out_dir, page.document, page.page_number)
@@ -100,12 +107,26 @@ def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExp
     return result
 
 
-def export_pdf_page(path: Path, document: str, page_index: int, dpi: float, max_pixels: int,
-                    detections: list[Detection], config: ExportConfig,
+@dataclass(frozen=True)
+class PageSource:
+    """Where a page comes from and how it was segmented (a segment worker's task input)."""
+
+    path: Path
+    document: str
+    page_index: int
+    dpi: float
+    max_pixels: int
+    engine: str | None = None
+    page_kind: str | None = None
+
+
+def export_pdf_page(source: PageSource, detections: list[Detection], config: ExportConfig,
                     out_dir: Path) -> PageExport:
-    """A segment worker's task: read what export needs of page ``page_index`` of the file at
-    ``path`` (transforms, georeferencing, words, and the image for fill colours and previews)
-    and :func:`export_page` its ``detections`` (full-page pixel frame)."""
+    """A segment worker's task: read what export needs of the page (transforms,
+    georeferencing, words, legend, and the image for fill colours and previews) and
+    :func:`export_page` its ``detections`` (full-page pixel frame)."""
+    path, document, page_index = source.path, source.document, source.page_index
+    dpi, max_pixels = source.dpi, source.max_pixels
     doc = cached_document(path)
     width_px, height_px = page_pixel_size(doc, page_index, dpi)
     pixel_to_pdf, _ = page_transforms(doc, page_index, dpi)
@@ -116,10 +137,22 @@ def export_pdf_page(path: Path, document: str, page_index: int, dpi: float, max_
     page = PageMasks(document=document, page_number=page_index + 1, width_px=width_px,
                      height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
                      georef=read_georef(doc, page_index), words=page_words(doc, page_index),
-                     detections=detections, image=image)
+                     detections=detections, image=image, engine=source.engine,
+                     page_kind=source.page_kind, legend=_legend(doc, page_index, detections))
     result = export_page(page, config, out_dir)
     page.image = None  # the device process needs detections and transforms only
     return result
+
+
+def _legend(doc: Document, page_index: int, detections: list[Detection]) -> PageLegend | None:
+    """The page's legend where it has polygons to classify; why classes may stay empty is
+    logged once per page."""
+    if not detections:
+        return None
+    legend = read_legend(doc, page_index)
+    for note in legend.notes:
+        log.info("%s page %d: legend: %s", doc.path.name, page_index + 1, note)
+    return legend
 
 
 def export_document(pages: Sequence[PageMasks], out_dir: Path,

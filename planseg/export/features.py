@@ -1,9 +1,11 @@
 """Vectorised page features: pixel-frame geometry plus the properties every format writes.
 
-Properties: ``document``, ``page`` (1-based), ``score``, ``predicted_iou``,
+Properties: ``document``, ``page`` (1-based), ``source`` (the engine: ``vector`` or ``sam``),
+``score``, ``predicted_iou``,
 ``stability_score``, ``area_pt2``, ``area_m2`` (georeferenced pages only), ``text`` (words
 of the page's text layer whose box centre lies inside the polygon, in reading order) and
-``fill_rgb`` (the dominant colour under the polygon, [r, g, b], when the page image is known).
+``fill_rgb`` (a drawn zone's exact fill, else the dominant colour under the polygon, [r, g, b],
+when the page image is known).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ def page_features(page: PageMasks, config: ExportConfig | None = None, *,
     """Vectorise one page's detections (or their partition) and compute properties."""
     config = config or ExportConfig()
     vector_config = config.vectorize_config()
-    if config.partition:
+    if page.detections and all(d.geometry_px is not None for d in page.detections):
+        # exact outlines (the page's own drawing): already valid and disjoint, kept as drawn
+        geometries = {i: d.geometry_px for i, d in enumerate(page.detections)}
+    elif config.partition:
         geometries = partition_page(page.detections, page.width_px, page.height_px,
                                     vector_config)
     else:
@@ -58,19 +63,25 @@ def page_features(page: PageMasks, config: ExportConfig | None = None, *,
 def _properties(page: PageMasks, index: int, geometry: Areal, text: str) -> dict:
     detection = page.detections[index]
     properties = {
-        "document": page.document, "page": page.page_number,
-        "score": round(float(detection.score), 6),
-        "predicted_iou": round(float(detection.predicted_iou), 6),
-        "stability_score": round(float(detection.stability_score), 6),
+        "document": page.document, "page": page.page_number, "source": detection.source,
+        "score": _rounded(detection.score),
+        "predicted_iou": _rounded(detection.predicted_iou),
+        "stability_score": _rounded(detection.stability_score),
         "area_pt2": round(area_pt2(geometry, page.dpi), 3),
     }
     metres = area_m2(geometry, page)
     if metres is not None:
         properties["area_m2"] = round(metres, 3)
     properties["text"] = text
-    if page.image is not None:
+    if detection.fill_rgb is not None:
+        properties["fill_rgb"] = [int(v) for v in detection.fill_rgb]
+    elif page.image is not None:
         properties["fill_rgb"] = dominant_rgb(page.image, geometry)
     return properties
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)
 
 
 def words_inside(page: PageMasks, geometries: list[Areal]) -> list[str]:

@@ -64,8 +64,9 @@ def write_gpkg(path: Path, pages: Sequence[PageMasks],
 
 
 def _columns(features: Sequence[PageFeature]) -> tuple[list[str], list[np.ndarray]]:
-    """Attribute columns: id, document, numbers, text, fill colour as ``#rrggbb`` and the
-    legend class (code, label, colour as ``#rrggbb``, source, ΔE2000 distance). Text columns
+    """Attribute columns: id, document, numbers, text, fill colour as ``#rrggbb``, the
+    legend class (code, label, colour as ``#rrggbb``, source, ΔE2000 distance) and the engine
+    that found the polygon (``source``). Text columns
     are object arrays, so a column that is None throughout is still written as TEXT."""
     def prop(name: str) -> list:
         return [f.properties.get(name) for f in features]
@@ -84,6 +85,8 @@ def _columns(features: Sequence[PageFeature]) -> tuple[list[str], list[np.ndarra
     columns.append(np.array(prop("class_source"), dtype=object))
     columns.append(np.array([np.nan if v is None else v for v in prop("class_distance")],
                             dtype=np.float64))
+    names.append("source")
+    columns.append(np.array(prop("source"), dtype=object))
     return names, columns
 
 

@@ -17,21 +17,28 @@ from planseg.export.rle import encode_mask, rle_text
 
 if TYPE_CHECKING:  # planseg.ingest has no torch either; imported lazily only for typing
     from planseg.ingest import PageGeoref, Word
+    from planseg.ingest.legend_types import PageLegend
 
 
 @dataclass
 class Detection:
-    """One predicted mask.
+    """One zone found on a page: a mask (SAM) or an exact outline (the page's drawing).
 
-    ``rle``: COCO RLE ``{"size": [H, W], "counts": str}`` over the full page raster;
-    ``bbox_xywh``: its box in pixels; scores as the mask generator reports them.
+    ``rle``: COCO RLE ``{"size": [H, W], "counts": str}`` over the full page raster, or None
+    for an exact outline; ``geometry_px``: the exact outline (shapely, full-page pixel frame),
+    or None for a mask; ``bbox_xywh``: its box in pixels; scores as the engine reports them
+    (None where it has none: a drawn zone has no predicted IoU); ``fill_rgb``: the zone's
+    exact fill colour where known; ``source``: the engine that found it.
     """
 
-    rle: dict
+    rle: dict | None
     bbox_xywh: tuple[float, float, float, float]
     score: float
-    predicted_iou: float
-    stability_score: float
+    predicted_iou: float | None
+    stability_score: float | None
+    geometry_px: Any = None
+    fill_rgb: tuple[int, int, int] | None = None
+    source: str = "sam"
 
     @classmethod
     def from_mask(cls, mask: np.ndarray, *, score: float = 1.0, predicted_iou: float | None = None,
@@ -68,7 +75,8 @@ class PageMasks:
     ``page_number``: 1-based; ``width_px``/``height_px``: the full page raster at ``dpi``;
     ``pixel_to_pdf``: 3x3 float64, full-page pixel frame -> PDF frame (points, y up);
     ``georef``: the page's GeoPDF georeferencing or None; ``words``: the text layer in reading
-    order; ``image``: optional HxWx3 uint8 RGB raster of the full page (fill colours, previews).
+    order; ``image``: optional HxWx3 uint8 RGB raster of the full page (fill colours, previews);
+    ``legend``: its legend, read by ingest, from which polygons take their classes.
     """
 
     document: str
@@ -81,3 +89,6 @@ class PageMasks:
     words: list[Word]
     detections: list[Detection]
     image: np.ndarray | None = field(default=None, repr=False)
+    engine: str | None = None  # the engine that planned the page (coco.json image field)
+    page_kind: str | None = None  # "map", "text" or "blank" where the engine decided it
+    legend: PageLegend | None = None  # the page's legend, for classes

@@ -45,6 +45,7 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)  # {"document", "error"}
     pages: int = 0
+    engines: dict[str, int] = field(default_factory=dict)  # pages per engine ("none": text)
     polygons: int = 0
     seconds: float = 0.0
     model: dict = field(default_factory=dict)  # name, arch, identity
@@ -55,7 +56,8 @@ class RunSummary:
         return {"version": self.version, "model": self.model, "config_hash": self.config_hash,
                 "documents": {"done": self.done, "skipped": self.skipped,
                               "failed": self.failed},
-                "pages": self.pages, "polygons": self.polygons,
+                "pages": self.pages, "engines": dict(sorted(self.engines.items())),
+                "polygons": self.polygons,
                 "seconds": round(self.seconds, 3)}
 
 
@@ -130,6 +132,8 @@ def _record(summary: RunSummary, outcomes: list[Outcome]) -> None:
         if outcome.error is None:
             summary.done.append(outcome.name)
             summary.pages += outcome.pages
+            for engine, pages in outcome.engines.items():
+                summary.engines[engine] = summary.engines.get(engine, 0) + pages
             summary.polygons += outcome.polygons
         else:
             _fail(summary, outcome.name, outcome.error)

@@ -15,10 +15,11 @@ from typing import Any, Literal
 from planseg.config import config_to_dict
 from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_json
+from planseg.ingest.vector_config import VectorConfig
 
 DEFAULT_MODEL = "planseg-default"
 #: Bump when the same inputs and settings would give different outputs (ledger key).
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2  # 2: engines (vector zones), source/page_kind/class fields
 
 
 def reference_defaults() -> dict[str, Any]:
@@ -150,6 +151,14 @@ class SegmentConfig:
         "help": "torch threads per device process; unset: torch's default"})
     force: bool = field(default=False, metadata={
         "help": "redo every document, even those up to date"})
+    engine: Literal["auto", "vector", "sam"] = field(default="auto", metadata={
+        "help": "auto: a page's own vector zones where they cover its map frame well "
+                "(vector_min_coverage), no zones on text and blank pages, SAM elsewhere; "
+                "vector: the drawing only, never SAM; sam: SAM's automatic masks on every page"})
+    vector_min_coverage: float = field(default=0.2, metadata={
+        "help": "auto: a page's vector zones are taken when they cover at least this share "
+                "of its map frame"})
+    vector: VectorConfig = field(default_factory=VectorConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
     amg: AmgConfig = field(default_factory=AmgConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -167,6 +176,9 @@ class SegmentConfig:
                 found.append(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.workers is not None and self.workers < 0:
             found.append(f"workers: must be 0 or more, got {self.workers}")
+        if not 0.0 <= self.vector_min_coverage <= 1.0:
+            found.append(f"vector_min_coverage: must be within 0..1, got "
+                         f"{self.vector_min_coverage}")
         if self.max_pixels < self.tiling.tile_px ** 2:
             found.append(f"max_pixels: must hold one tile ({self.tiling.tile_px ** 2} px)")
         return found
@@ -178,6 +190,8 @@ class SegmentConfig:
     def settings(self) -> dict:
         """The settings outputs depend on (not where, how fast or on how many devices)."""
         return {"pipeline": PIPELINE_VERSION, "dpi": self.dpi, "max_pixels": self.max_pixels,
+                "engine": self.engine, "vector_min_coverage": self.vector_min_coverage,
+                "vector": config_to_dict(self.vector),
                 "tiling": config_to_dict(self.tiling), "amg": config_to_dict(self.amg),
                 "export": config_to_dict(self.export)}
 

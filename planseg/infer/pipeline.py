@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from planseg.errors import InputError, OutputError
-from planseg.export.document import PageExport, export_pdf_page, write_document
+from planseg.export.document import PageExport, PageSource, export_pdf_page, write_document
 from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines import PagePlan, plan_document
@@ -61,6 +61,7 @@ class Outcome:
     polygons: int = 0
     seconds: float = 0.0
     error: str | None = None
+    engines: dict[str, int] = field(default_factory=dict)  # pages per engine that did them
 
 
 class Progress(Protocol):
@@ -234,9 +235,11 @@ class Pipeline:
                         detections: list[Detection]) -> None:
         """Send a page's detections (full-page pixel frame) to an export worker."""
         self.progress.page_done()
-        future = self.executor.submit(export_pdf_page, doc.job.path, doc.job.name, page_index,
-                                      self.config.dpi, self.config.max_pixels, detections,
-                                      self.config.export, self.out_dir)
+        plan = doc.plans[page_index]
+        source = PageSource(doc.job.path, doc.job.name, page_index, self.config.dpi,
+                            self.config.max_pixels, plan.engine, plan.page_kind)
+        future = self.executor.submit(export_pdf_page, source, detections, self.config.export,
+                                      self.out_dir)
         self._exports.append((doc, page_index, future))
 
     def _collect_exports(self, *, block: bool) -> None:
@@ -278,6 +281,8 @@ class Pipeline:
             outcome.error = fail_reason(exc, self.traceback_log)
             return outcome
         outcome.polygons = files.polygons
+        for plan in doc.plans.values():
+            outcome.engines[plan.engine] = outcome.engines.get(plan.engine, 0) + 1
         outputs = sorted(p.relative_to(self.out_dir).as_posix() for p in files.paths)
         self.ledger.write_receipt(doc.job.name, LedgerEntry(
             key=doc.job.key, outputs=outputs, pages=doc.page_count, polygons=files.polygons,

@@ -7,8 +7,10 @@ process must run the mask generator on (SAM's automatic mask generator). The pip
 (:mod:`planseg.infer.pipeline`) does the rest the same way for every engine: device work
 where the plan asks for it, then export in a worker.
 
+Engines: ``sam`` (:mod:`.sam`), ``vector`` (:mod:`.vector`, the page's own drawing) and
+``auto`` (:mod:`.auto`, which picks one of them, or no zones for a text page, per page).
 Adding an engine: a module here with a class that has ``name`` and ``plan_page``, and one
-line in :func:`build_engine`. Nothing here imports torch.
+entry in :func:`build_engine`. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from planseg.infer.config import SegmentConfig
+from planseg.infer.engines.auto import AutoEngine
 from planseg.infer.engines.base import Engine, PagePlan
 from planseg.infer.engines.sam import SamEngine
+from planseg.infer.engines.vector import VectorEngine
 from planseg.ingest.documents import cached_document
 
 __all__ = ["Engine", "PagePlan", "build_engine", "plan_document"]
 
 
 def build_engine(config: SegmentConfig) -> Engine:
-    """The engine the run's settings name."""
-    return SamEngine(config)
+    """The engine the run's settings name (``config.engine``)."""
+    engines: dict[str, type[Engine]] = {"auto": AutoEngine, "vector": VectorEngine,
+                                         "sam": SamEngine}
+    return engines[config.engine](config)
 
 
 def plan_document(path: Path, config: SegmentConfig) -> list[PagePlan]:
