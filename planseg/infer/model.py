@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from planseg.errors import ConfigError
+from planseg.fsio import sha256_json
 from planseg.infer.config import DEFAULT_MODEL, SAM_PARAMETERS, AmgConfig, SegmentConfig
 
 if TYPE_CHECKING:
@@ -36,9 +37,13 @@ def load_segment_model(config: SegmentConfig, *,
     """Load ``config.model``; return it with the config whose unset AMG settings (None) are
     filled from the checkpoint's calibrated ``amg_defaults``, if it has them: SAM's default
     thresholds (0.88 / 0.95) suit SAM's own IoU head, not every fine-tuned model's. ``config``
-    itself is not changed. ``announce``: log what was chosen (once per run)."""
-    from planseg.models.checkpoints import load_model
+    itself is not changed. ``announce``: log what was chosen (once per run). Engine
+    ``vector`` loads nothing (``sam`` None; the identity names the engine)."""
+    from planseg.models.checkpoints import LoadedModel, load_model
 
+    if config.engine == "vector":  # the drawing needs no model: none is read or checked
+        return LoadedModel(sam=None, arch="none", source="engine vector",
+                           sha256=sha256_json({"engine": "vector"})), config
     if announce and config.model == DEFAULT_MODEL:
         log.info("the default model suits clean planning-map styles; for real work use a SAM "
                  "checkpoint fine-tuned with `planseg train` (--model PATH)")

@@ -67,8 +67,9 @@ def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], 
 
     if config.threads:
         torch.set_num_threads(config.threads)
-    sam = sam.to(device).eval()
-    generator = build_mask_generator(sam, config.amg)
+    # engine vector loads no model: its plans never ask the device for masks
+    generator = (None if sam is None
+                 else build_mask_generator(sam.to(device).eval(), config.amg))
     executor = make_executor(config.resolved_workers())
     try:
         with torch.inference_mode():

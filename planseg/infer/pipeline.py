@@ -133,7 +133,7 @@ class _TileTask:
 class Pipeline:
     """Segments documents with ``generator``; yields one :class:`Outcome` per document."""
 
-    def __init__(self, config: SegmentConfig, generator: MaskGenerator, ledger: Ledger,
+    def __init__(self, config: SegmentConfig, generator: MaskGenerator | None, ledger: Ledger,
                  executor: Executor, progress: Progress | None = None,
                  window: int | None = None) -> None:
         self.config = config
