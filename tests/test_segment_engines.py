@@ -1,0 +1,138 @@
+"""The engine seam end to end: ``planseg segment --engine auto|vector|sam`` on real PDFs made by
+``planseg synth`` and PyMuPDF, scored against the generator's ground truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pymupdf
+import pytest
+from typer.testing import CliRunner
+
+from planseg.cli import app
+from planseg.export.metrics import coco_metrics
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def synth_docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two synthetic A4 vector plans (map pages and text-only pages) with COCO GT at 50 DPI."""
+    out = tmp_path_factory.mktemp("synth")
+    result = runner.invoke(app, ["synth", str(out), "--docs", "2", "--seed", "7", "--sheet",
+                                 "A4", "--dpi", "50"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def _segment(inputs: Path, out: Path, *extra: str):
+    return runner.invoke(app, ["segment", str(inputs), "--out", str(out), "--dpi", "50",
+                               "--workers", "0", *extra])
+
+
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_auto_reads_vector_plans_exactly_one_polygon_per_zone(synth_docs: Path,
+                                                              tmp_path: Path) -> None:
+    result = _segment(synth_docs / "pdfs", tmp_path / "out", "--model", "tiny")
+    assert result.exit_code == 0, result.output
+    gt = _read(synth_docs / "data" / "annotations.json")
+    pred = _read(tmp_path / "out" / "coco.json")
+    metrics = coco_metrics(gt, pred)
+    assert metrics["ap50"] >= 0.98 and metrics["ap"] >= 0.9
+    assert metrics["polygons_per_gt_zone"] <= 1.1
+    assert metrics["predictions_on_empty_pages"] == 0  # text-only pages get no polygons
+    kinds = {(im["engine"], im["page_kind"]) for im in pred["images"]}
+    assert kinds == {("vector", "map"), ("none", "text")}
+    run = _read(tmp_path / "out" / "run.json")
+    assert sum(run["engines"].values()) == run["pages"] and run["engines"]["vector"] >= 2
+    features = [f for name in ("doc-000", "doc-001")
+                for f in _read(tmp_path / "out" / f"{name}.geojson")["features"]]
+    assert {f["properties"]["source"] for f in features} == {"vector"}
+    assert all(f["properties"]["predicted_iou"] is None for f in features)
+    # the synth legend names every class: each zone knows its code, as the GT says
+    assert all(f["properties"]["class_code"] for f in features)
+
+
+def test_engine_vector_needs_no_model_and_warns_on_pages_without_zones(
+        synth_docs: Path, tmp_path: Path) -> None:
+    image = tmp_path / "in" / "scan.png"
+    image.parent.mkdir()
+    pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 64, 48), False).save(image)
+    (tmp_path / "in" / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-000.pdf").read_bytes())
+    result = _segment(tmp_path / "in", tmp_path / "out", "--engine", "vector",
+                      "--model", str(tmp_path / "no-such-model.pt"))
+    assert result.exit_code == 0, result.output
+    assert "scan.png page 1: no vector zones" in result.output
+    images = {im["pdf"]: im for im in _read(tmp_path / "out" / "coco.json")["images"]}
+    assert images["scan.png"]["engine"] == "vector"
+    assert not _read(tmp_path / "out" / "scan.geojson")["features"]
+    assert _read(tmp_path / "out" / "plan.geojson")["features"]
+
+
+def _outline_only_pdf(path: Path) -> Path:
+    """A map whose zones are outlines with no fill (as over an orthophoto): no vector zones."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=300, height=300)
+    page.draw_rect(pymupdf.Rect(20, 20, 150, 280), color=(0.8, 0, 0), width=3)
+    page.draw_rect(pymupdf.Rect(150, 20, 280, 280), color=(0, 0, 0.8), width=3)
+    doc.save(path)
+    return path
+
+
+@pytest.mark.parametrize("case", ["outlines only", "over the path budget"])
+def test_auto_falls_back_to_sam(case: str, synth_docs: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    config = tmp_path / "c.yaml"
+    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
+                      "  stability_score_thresh: 0.0\n")
+    if case == "outlines only":
+        _outline_only_pdf(inputs / "plan.pdf")
+    else:  # a real map page whose drawing is over vector.max_paths
+        (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-000.pdf").read_bytes())
+        config.write_text(config.read_text() + "vector:\n  max_paths: 5\n")
+    result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    images = _read(tmp_path / "out" / "coco.json")["images"]
+    engines = {im["engine"] for im in images}
+    features = _read(tmp_path / "out" / "plan.geojson")["features"]
+    if case == "outlines only":
+        assert engines == {"sam"} and images[0]["page_kind"] == "map"
+    else:
+        assert "sam" in engines and "segmenting its pixels with SAM" in result.output
+    assert features and {f["properties"]["source"] for f in features} == {"sam"}
+
+
+def test_engine_sam_ignores_the_drawing(synth_docs: Path, tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
+                      "  stability_score_thresh: 0.0\n")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-001.pdf").read_bytes())
+    result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--engine", "sam",
+                      "--config", str(config))
+    assert result.exit_code == 0, result.output
+    pred = _read(tmp_path / "out" / "coco.json")
+    assert {im["engine"] for im in pred["images"]} == {"sam"}
+    assert all("page_kind" not in im for im in pred["images"])  # sam decides no page kinds
+    on_text_pages = [a for a in pred["annotations"] if a["image_id"] != pred["images"][0]["id"]]
+    assert on_text_pages  # today's behaviour: SAM segments text pages too
+    assert _read(tmp_path / "out" / "run.json")["engines"] == {"sam": len(pred["images"])}
+
+
+def test_changing_the_engine_redoes_the_document(synth_docs: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-000.pdf").read_bytes())
+    assert _segment(inputs, tmp_path / "out", "--engine", "vector").exit_code == 0
+    again = _segment(inputs, tmp_path / "out", "--engine", "vector")
+    assert _read(tmp_path / "out" / "run.json")["documents"]["skipped"] == ["plan.pdf"]
+    assert again.exit_code == 0
+    assert _segment(inputs, tmp_path / "out", "--engine", "auto", "--model",
+                    "tiny").exit_code == 0
+    assert _read(tmp_path / "out" / "run.json")["documents"]["done"] == ["plan.pdf"]
