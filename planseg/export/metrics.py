@@ -25,6 +25,8 @@ from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
+from planseg.export.rle import rle_coded
+
 log = logging.getLogger(__name__)
 
 METRIC_KEYS = ("ap", "ap50", "ap75", "ar", "matched_fraction", "mean_best_iou")
@@ -45,9 +47,7 @@ def annotation_rle(ann: dict, height: int, width: int) -> dict:
         return mask_utils.merge(mask_utils.frPyObjects(seg, height, width))
     if isinstance(seg.get("counts"), list):
         return mask_utils.frPyObjects(seg, height, width)
-    counts = seg["counts"]
-    return {"size": list(seg["size"]),
-            "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+    return rle_coded(seg)
 
 
 def match_pages(gt: dict, predictions: dict) -> dict[int, int]:

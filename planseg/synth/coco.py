@@ -16,6 +16,8 @@ import numpy as np
 from pycocotools import mask as mask_utils
 from shapely.geometry import Polygon
 
+from planseg.export.rle import encode_mask, rle_coded
+
 _DECIMALS = 2  # pixel coordinates are rounded *before* rasterising, so JSON == masks
 
 
@@ -43,21 +45,14 @@ def zone_annotation_fields(polygons_px: list[Polygon], height_px: int, width_px:
         if not mask.any():
             results.append(None)
             continue
-        rle = encode_rle(mask)
+        rle = encode_mask(mask)
         results.append({"segmentation": rle if holes or stolen else [exterior],
                         "area": int(mask.sum()), "bbox": _bbox_xywh(rle)})
     return results
 
 
 def _bbox_xywh(rle: dict) -> list[float]:
-    encoded = {"size": rle["size"], "counts": rle["counts"].encode("ascii")}
-    return [float(v) for v in mask_utils.toBbox(encoded)]
-
-
-def encode_rle(mask: np.ndarray) -> dict:
-    """COCO RLE of an HxW bool mask, ``{"size": [H, W], "counts": str}`` (JSON-ready)."""
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
+    return [float(v) for v in mask_utils.toBbox(rle_coded(rle))]
 
 
 def _ring_coords(coords) -> list[float]:
