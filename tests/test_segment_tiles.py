@@ -14,8 +14,9 @@ from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_file
 from planseg.infer.config import SegmentConfig, TilingConfig
 from planseg.infer.ledger import DocumentKey, Ledger
-from planseg.infer.pipeline import DocumentJob, InlineExecutor, Pipeline
+from planseg.infer.pipeline import DocumentJob, Pipeline
 from planseg.infer.tiles import page_tiles, shift_mask_rle
+from planseg.workers import InlineExecutor
 
 
 @pytest.mark.parametrize(("tile_hw", "offset", "page_hw"), [

@@ -33,7 +33,8 @@ from planseg.infer.model import (
     single_device,
     torch_accelerator,
 )
-from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress, make_executor
+from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress
+from planseg.workers import make_executor
 
 if TYPE_CHECKING:
     from planseg.models.checkpoints import LoadedModel

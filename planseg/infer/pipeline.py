@@ -18,15 +18,14 @@ debugging).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from planseg.errors import InputError, OutputError
 from planseg.export.document import PageExport, PageSource, export_pdf_page, write_document
@@ -87,26 +86,6 @@ class NullProgress:
 
     def document_done(self, outcome: Outcome) -> None:
         pass
-
-
-class InlineExecutor(Executor):
-    """Runs each task at submit time in this process (``workers=0``)."""
-
-    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # delivered through the future like a pool would
-            future.set_exception(exc)
-        return future
-
-
-def make_executor(workers: int) -> Executor:
-    """A pool of ``workers`` processes (forkserver: never a fork of the torch process)."""
-    if workers == 0:
-        return InlineExecutor()
-    return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context("forkserver"))
 
 
 @dataclass

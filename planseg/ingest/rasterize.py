@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from planseg.ingest.render import (
     render_pixmap,
     resolve_dpi,
 )
+from planseg.workers import make_executor
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,10 @@ def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, A
     # fork is fastest (PyMuPDF is already imported); spawn if torch is loaded, whose thread
     # pools do not survive a fork
     method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        yield from pool.imap_unordered(render_task, tasks, chunksize=1)
+    with make_executor(workers, method) as pool:
+        futures = [pool.submit(render_task, task) for task in tasks]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 # worker-local: the last document opened, reused for its next page; keyed by content hash so
