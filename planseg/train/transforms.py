@@ -16,11 +16,6 @@ from segment_anything.modeling import Sam
 from segment_anything.utils.transforms import ResizeLongestSide
 
 
-def resized_shape(height_px: int, width_px: int, img_size: int) -> tuple[int, int]:
-    """(height, width) after resizing the longest side to ``img_size`` (SAM's rounding)."""
-    return ResizeLongestSide.get_preprocess_shape(height_px, width_px, img_size)
-
-
 def resize_image(image: np.ndarray, img_size: int) -> np.ndarray:
     """HxWx3 uint8 RGB -> hxwx3 uint8 with the longest side ``img_size`` (SAM's transform)."""
     return ResizeLongestSide(img_size).apply_image(image)
