@@ -83,7 +83,7 @@ def _global_options(
     setup_logging(verbose=verbose, quiet=quiet, log_format=ctx.obj.log_format)
 
 
-_COMMANDS = ("synth", "rasterize", "train", "segment", "evaluate", "models", "legend")
+_COMMANDS = ("synth", "rasterize", "label", "train", "segment", "evaluate", "models", "legend")
 
 
 def _register() -> None:

@@ -86,21 +86,30 @@ def scan_document(src: pymupdf.Document, params: list[ScanParams], rng: np.rando
 
 def _scan_page(page: pymupdf.Page, params: ScanParams, rng: np.random.Generator,
                scan_dpi: float) -> bytes:
-    """Render, degrade and JPEG-encode one page (uint8 OpenCV ops: this is the hot path)."""
+    """Render, degrade and JPEG-encode one page."""
     scale = scan_dpi / 72.0
     pix = page.get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)
     image = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)
+    return scan_jpeg(image, params, rng, scale, (page.rect.width, page.rect.height))
+
+
+def scan_jpeg(image: np.ndarray, params: ScanParams, rng: np.random.Generator, scale: float,
+              page_size_pt: tuple[float, float]) -> bytes:
+    """Degrade an HxWx3 uint8 RGB page raster (``scale`` pixels per point, pixel frame y
+    down) like a cheap scan and JPEG-encode it; same size out. Geometry in the pixel frame
+    follows with :func:`skew_affine_px` (uint8 OpenCV ops: this is the hot path)."""
+    height, width = image.shape[:2]
     paper = np.array(params.paper_rgb) * 255
     levels = np.arange(256, dtype=np.float64)[:, None]
     fade_lut = np.round(levels * (1 - params.fade) + paper * params.fade).astype(np.uint8)
     faded = cv2.LUT(image, fade_lut.reshape(256, 1, 3))
-    skew = skew_affine_pt(params, (page.rect.width, page.rect.height))
-    warped = cv2.warpAffine(faded, _pixel_affine(skew, scale)[:2], (pix.width, pix.height),
+    skew = skew_affine_pt(params, page_size_pt)
+    warped = cv2.warpAffine(faded, _pixel_affine(skew, scale)[:2], (width, height),
                             flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                             borderValue=tuple(float(v) for v in paper))
     blurred = cv2.GaussianBlur(warped, (0, 0), params.blur_sigma_px)
     # luminance grain: one noise plane shared by the three channels (a third of the draws)
-    grain = rng.standard_normal((pix.height, pix.width), dtype=np.float32)
+    grain = rng.standard_normal((height, width), dtype=np.float32)
     grain = (grain * params.noise_sigma).astype(np.int16)[..., None]
     degraded = np.clip(blurred.astype(np.int16) + grain, 0, 255).astype(np.uint8)
     ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(degraded, cv2.COLOR_RGB2BGR),
@@ -108,6 +117,14 @@ def _scan_page(page: pymupdf.Page, params: ScanParams, rng: np.random.Generator,
     if not ok:  # pragma: no cover - cv2 only fails on empty images
         raise RuntimeError("JPEG encoding failed")
     return jpeg.tobytes()
+
+
+def skew_affine_px(params: ScanParams, page_size_pt: tuple[float, float],
+                   scale: float) -> np.ndarray:
+    """:func:`skew_affine_pt` in the continuous pixel frame of a raster at ``scale`` pixels
+    per point (3x3 float64): where a point of the unscanned raster lands in the scan."""
+    to_px = np.diag([scale, scale, 1.0])
+    return to_px @ skew_affine_pt(params, page_size_pt) @ np.linalg.inv(to_px)
 
 
 def _pixel_affine(skew_pt: np.ndarray, scale: float) -> np.ndarray:
