@@ -16,8 +16,8 @@ def label(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Dataset folder, as `planseg train --data` reads it.")] = None,
     dpi: Annotated[float | None, typer.Option(
-        help="Resolution of page images and masks. [default: 100, lowered to fit "
-             "--max-pixels]")] = None,
+        help="Resolution of page images and masks; unset: 100, lowered to fit "
+             "--max-pixels.")] = None,
     max_pixels: Annotated[int | None, typer.Option(
         help="Pixel budget per page image; with --dpi, larger pages fail instead of "
              "shrinking.")] = None,
@@ -26,9 +26,9 @@ def label(
              "OUT/data.")] = None,
     scan_copies: Annotated[int | None, typer.Option(
         help="Degraded 'scanned' copies per page (skew, blur, noise, paper tint, JPEG); "
-             "the masks follow. [default: 0]")] = None,
+             "the masks follow. Unset: 0.")] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed of the scan copies and the split. [default: 0]")] = None,
+        help="Seed of the scan copies and the split. Unset: 0.")] = None,
     workers: Annotated[int | None, typer.Option(
         help="Page worker processes; unset: the CPU count.")] = None,
     config: Annotated[Path | None, typer.Option(
