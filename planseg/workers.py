@@ -7,8 +7,10 @@ each task in the calling process when it is submitted (``workers=0``: tests, deb
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any, Literal
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
@@ -34,3 +36,29 @@ def make_executor(workers: int, start_method: StartMethod = "forkserver") -> Exe
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context(start_method))
+
+
+def map_unordered(fn: Callable[[Any], Any], tasks: list[Any], workers: int | None,
+                  cleanup: Callable[[], None] | None = None) -> Iterator[Any]:
+    """``fn`` over ``tasks``, results as they finish, from ``workers`` processes (unset: the
+    CPU count; one task per process at most). One worker runs the tasks here, lazily, one
+    at a time (then ``cleanup``), so the caller records each before the next starts. Pools
+    fork (fastest: PyMuPDF is already imported) unless torch is loaded, whose thread pools
+    do not survive a fork (then spawn)."""
+    workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
+    if workers == 1:
+        try:
+            yield from map(fn, tasks)
+        finally:
+            if cleanup is not None:
+                cleanup()
+        return
+    method: StartMethod = ("spawn" if "torch" in sys.modules or sys.platform != "linux"
+                           else "fork")
+    with make_executor(workers, method) as pool:
+        yield from _results(as_completed([pool.submit(fn, task) for task in tasks]))
+
+
+def _results(futures: Iterable[Future]) -> Iterator[Any]:
+    for future in futures:
+        yield future.result()

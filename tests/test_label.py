@@ -20,9 +20,9 @@ from typer.testing import CliRunner
 from planseg.cli import app
 from planseg.config import load_config
 from planseg.errors import ConfigError, ExitCode
+from planseg.export.label import run
+from planseg.export.label_config import LabelConfig
 from planseg.export.metrics import class_metrics, coco_metrics
-from planseg.ingest.label import run
-from planseg.ingest.label_config import LabelConfig
 from planseg.synth import generate
 
 DPI = 60

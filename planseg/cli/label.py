@@ -43,8 +43,8 @@ def label(
     Exit code 1 when some files or pages failed (the others are still written).
     """
     from planseg.config import load_config
-    from planseg.ingest.label import run
-    from planseg.ingest.label_config import LabelConfig
+    from planseg.export.label import run
+    from planseg.export.label_config import LabelConfig
 
     overrides = {"inputs": inputs or None, "out": out, "dpi": dpi, "max_pixels": max_pixels,
                  "val_fraction": val_fraction, "scan_copies": scan_copies, "seed": seed,

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import sys
-from collections.abc import Iterator
-from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +36,7 @@ from planseg.ingest.render import (
     render_pixmap,
     resolve_dpi,
 )
-from planseg.workers import make_executor
+from planseg.workers import map_unordered
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +85,7 @@ def run(config: RasterizeConfig) -> RasterizeSummary:
     records: dict[str, dict[str, Any]] = {}
     tasks = _plan(config, out, state, records, summary)
     with open(out / STATE_NAME, "a", encoding="utf-8") as journal:
-        for outcome in _execute(tasks, config.workers):
+        for outcome in map_unordered(render_task, tasks, config.workers, close_cached_document):
             _collect(outcome, journal, records, summary)
     summary.images_json = _write_images_json(out, records)
     _compact_state(out / STATE_NAME, state, records)
@@ -140,24 +136,6 @@ def _document_tasks(ref: DocumentRef, config: RasterizeConfig, out: Path,
         tasks.append(PageTask(ref.path, ref.name, page_index, key, digest, out / file_name,
                               file_name, config.dpi, config.max_pixels))
     return tasks
-
-
-def _execute(tasks: list[PageTask], workers: int | None) -> Iterator[dict[str, Any]]:
-    """Outcomes of ``tasks`` as they finish, from ``workers`` processes (1: in-process)."""
-    workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
-    if workers == 1:
-        try:
-            yield from map(render_task, tasks)
-        finally:
-            close_cached_document()
-        return
-    # fork is fastest (PyMuPDF is already imported); spawn if torch is loaded, whose thread
-    # pools do not survive a fork
-    method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
-    with make_executor(workers, method) as pool:
-        futures = [pool.submit(render_task, task) for task in tasks]
-        for future in as_completed(futures):
-            yield future.result()
 
 
 # worker-local: the last document opened, reused for its next page; keyed by content hash so

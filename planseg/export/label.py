@@ -4,11 +4,11 @@ The recipe (:func:`run`):
 1. find the documents; a page is done when the label cache holds its record under the same
    key - SHA-256 of the input bytes, page, dpi, pixel budget, scan copies, seed and vector
    settings - and its image files are still there;
-2. label the other pages in worker processes (:mod:`planseg.ingest.label_page`): pages
+2. label the other pages in worker processes (:mod:`planseg.export.label_page`): pages
    without vector zones (text pages, scans, pages the vector reader gave up on) are recorded
    as skipped, with the reason;
 3. split the labelled documents into train and val (``val_fraction``), move each page's
-   images into its split's folder and write the COCO files (:mod:`planseg.ingest.label_coco`);
+   images into its split's folder and write the COCO files (:mod:`planseg.export.label_coco`);
 4. write ``OUT/label.json``: every page's outcome and every failure.
 
 Layout (``OUT``)::
@@ -27,24 +27,13 @@ is written atomically and left untouched (mtime included) when a re-run would no
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from planseg.config import config_to_dict
 from planseg.errors import ConfigError, InputError, OutputError
-from planseg.fsio import sha256_file, sha256_json
-from planseg.ingest.documents import (
-    DocumentRef,
-    close_cached_document,
-    discover,
-    open_document,
-)
-from planseg.ingest.label_coco import (
+from planseg.export.label_coco import (
     CACHE_DIR,
     CONFIG_NAME,
     SUMMARY_NAME,
@@ -53,8 +42,16 @@ from planseg.ingest.label_coco import (
     write_if_changed,
     write_yaml_if_changed,
 )
-from planseg.ingest.label_config import LabelConfig
-from planseg.ingest.label_page import LabelTask, label_task
+from planseg.export.label_config import LabelConfig
+from planseg.export.label_page import LabelTask, label_task
+from planseg.fsio import sha256_file, sha256_json
+from planseg.ingest.documents import (
+    DocumentRef,
+    close_cached_document,
+    discover,
+    open_document,
+)
+from planseg.workers import map_unordered
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +84,7 @@ def run(config: LabelConfig) -> LabelSummary:
     write_yaml_if_changed(out / CONFIG_NAME, config_to_dict(config))
     summary = LabelSummary()
     tasks, keys = _plan(config, out, summary)
-    for outcome in _execute(tasks, config.workers):
+    for outcome in map_unordered(label_task, tasks, config.workers, close_cached_document):
         _collect(outcome, summary)
     records = [record for key in keys if (record := read_json(_record_path(out, key)))]
     _prune_cache(out, set(keys))
@@ -177,22 +174,6 @@ def _is_done(out: Path, task: LabelTask) -> bool:
                                                                           "val")]
     return all(any((folder / entry["image"]["file_name"]).is_file() for folder in folders)
                for entry in record["images"])
-
-
-def _execute(tasks: list[LabelTask], workers: int | None) -> Iterator[dict[str, Any]]:
-    """Outcomes of ``tasks`` as they finish, from ``workers`` processes (1: in-process)."""
-    workers = min(workers or os.cpu_count() or 1, max(len(tasks), 1))
-    if workers == 1:
-        try:
-            yield from map(label_task, tasks)
-        finally:
-            close_cached_document()
-        return
-    # fork is fastest (PyMuPDF is already imported); spawn if torch is loaded, whose thread
-    # pools do not survive a fork
-    method = "spawn" if "torch" in sys.modules or sys.platform != "linux" else "fork"
-    with multiprocessing.get_context(method).Pool(workers) as pool:
-        yield from pool.imap_unordered(label_task, tasks, chunksize=1)
 
 
 def _collect(outcome: dict[str, Any], summary: LabelSummary) -> None:

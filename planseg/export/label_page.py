@@ -26,11 +26,11 @@ from shapely.geometry.base import BaseGeometry
 from planseg.errors import InputError, OutputError
 from planseg.export.classes import assign_classes
 from planseg.export.features import words_inside
+from planseg.export.label_config import DEFAULT_LABEL_DPI
 from planseg.export.types import PageMasks
 from planseg.export.vectorize import coco_polygons, rasterize
 from planseg.fsio import atomic_path, atomic_write_bytes, atomic_write_json
 from planseg.ingest.documents import Document, cached_document
-from planseg.ingest.label_config import DEFAULT_LABEL_DPI
 from planseg.ingest.legend import read_legend
 from planseg.ingest.render import (
     check_pixel_budget,
