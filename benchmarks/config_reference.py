@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from planseg.config import config_help
 from planseg.export.evaluate import EvaluateConfig
+from planseg.export.label_config import LabelConfig
 from planseg.infer.config import SegmentConfig
 from planseg.ingest.rasterize_config import RasterizeConfig
 from planseg.synth.config import SynthConfig
 from planseg.train.config import TrainConfig
 
 COMMANDS = [("synth", SynthConfig), ("rasterize", RasterizeConfig), ("segment", SegmentConfig),
+            ("label", LabelConfig),
             ("train", TrainConfig), ("evaluate", EvaluateConfig)]
 
 
