@@ -130,10 +130,11 @@ def export_pdf_page(source: PageSource, detections: list[Detection], config: Exp
     doc = cached_document(path)
     width_px, height_px = page_pixel_size(doc, page_index, dpi)
     pixel_to_pdf, _ = page_transforms(doc, page_index, dpi)
-    # The image only feeds fill colours and previews; a page over the budget goes without
-    # rather than exhausting memory.
+    # The image only feeds fill colours (drawn zones know theirs) and previews; a page over
+    # the budget goes without rather than exhausting memory.
+    wanted = config.previews or any(d.fill_rgb is None for d in detections)
     image = (render_page(doc, page_index, dpi=dpi, max_pixels=max_pixels).image
-             if width_px * height_px <= min(max_pixels, IMAGE_BUDGET_PX) else None)
+             if wanted and width_px * height_px <= min(max_pixels, IMAGE_BUDGET_PX) else None)
     page = PageMasks(document=document, page_number=page_index + 1, width_px=width_px,
                      height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
                      georef=read_georef(doc, page_index), words=page_words(doc, page_index),
