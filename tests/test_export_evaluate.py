@@ -206,6 +206,28 @@ def test_unclassified_predictions_count_as_wrong() -> None:
     assert metrics["class_ap"] == 0.0
 
 
+def _colour_only(colours: list[tuple[int, int, int]]) -> dict:
+    """The hand-made predictions with colour-only classes (a legend read without text)."""
+    pred = _classed_predictions()
+    for ann, rgb in zip(pred["annotations"], colours, strict=True):
+        ann["class_code"] = None
+        ann["class_rgb"] = list(rgb)
+    return pred
+
+
+def test_colour_only_classes_are_named_by_the_gt_class_they_group() -> None:
+    red, blue, grey = (200, 0, 0), (0, 0, 200), (90, 90, 90)
+    # zones 1 and 2 (A, A) red, zone 3 (B) blue: every colour class groups one GT class
+    metrics = class_metrics(_classed_gt(), _colour_only([red, red, blue, grey, red]))
+    assert (metrics["class_matched"], metrics["class_accuracy"]) == (3, 1.0)
+    # zone 2 (A) blue: blue groups A once and B once, red already names A, so blue is B
+    metrics = class_metrics(_classed_gt(), _colour_only([red, blue, blue, grey, red]))
+    assert metrics["class_accuracy"] == pytest.approx(2 / 3)
+    # one-to-one: zones 1 and 2 (both A) in two colours cannot both be A
+    metrics = class_metrics(_classed_gt(), _colour_only([red, grey, blue, grey, red]))
+    assert metrics["class_accuracy"] == pytest.approx(2 / 3)
+
+
 def test_classes_from_categories_on_both_sides() -> None:
     """GT classes as COCO categories, predictions' classes as categories with a ``code``
     (ids differ between the files: they are mapped by code)."""

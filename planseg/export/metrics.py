@@ -107,7 +107,7 @@ def _predictions_in_gt_frame(gt: dict, predictions: dict,
             rle = _resize_rle(rle, int(dst["height"]), int(dst["width"]))
         out.append({"image_id": gt_id, "category_id": 1, "segmentation": rle,
                     "score": float(ann.get("score", 1.0)),
-                    "class_code": _pred_class(ann, classes)})
+                    "class_code": _pred_class(ann, classes), "class_rgb": ann.get("class_rgb")})
     return out
 
 
@@ -216,7 +216,9 @@ def class_metrics(gt: dict, predictions: dict) -> dict[str, Any] | None:
 
     Returns ``class_matched`` (predictions matched one-to-one to a classed GT zone at IoU >=
     0.5, highest score first, as COCO matches), ``class_accuracy`` (share of those whose
-    class is the GT zone's; unclassified predictions count as wrong; None without matches),
+    class is the GT zone's; unclassified predictions count as wrong; a colour-only class - a
+    legend read without text - is named by the GT class it groups most often on its page,
+    one-to-one; None without matches),
     ``class_coverage`` (share of those with any class), ``class_ap``/``class_ap50``/
     ``class_ap75`` (COCOeval with one category per GT class code; predictions without a
     class or with a code the GT lacks are left out) and ``per_class``: one row per GT code,
@@ -279,8 +281,41 @@ def _matched_pairs(gt: dict, preds: list[dict], by_id: dict[int, str]
             if candidates.max() >= MATCH_IOU:
                 best = int(candidates.argmax())
                 free[best] = False
-                pairs.append((page_zones[best][0], pred.get("class_code")))
-    return pairs
+                pairs.append((page_zones[best][0], _pred_code_or_colour(pred, image_id)))
+    return _name_colour_classes(pairs)
+
+
+def _pred_code_or_colour(pred: dict, image_id: int) -> str | None:
+    """The prediction's class code; for a colour-only class (a legend read without text) a
+    ``colour:`` key of its swatch colour on that page (see :func:`_name_colour_classes`)."""
+    if pred.get("class_code") is not None:
+        return str(pred["class_code"])
+    rgb = pred.get("class_rgb")
+    return None if rgb is None else f"colour:{image_id}:{tuple(int(v) for v in rgb)}"
+
+
+def _name_colour_classes(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """Give each colour-only class (one swatch of one page's legend) a GT code, one-to-one per
+    page, so that as many matched zones as possible are right (``linear_sum_assignment``):
+    a legend without names is scored on how well its colours group the zones. A colour class
+    left without a GT code stays wrong."""
+    from scipy.optimize import linear_sum_assignment
+
+    pages: dict[str, dict[tuple[str, str], int]] = {}
+    for gt_code, pred in pairs:
+        if pred is not None and pred.startswith("colour:"):
+            counts = pages.setdefault(pred.split(":")[1], {})
+            counts[(pred, gt_code)] = counts.get((pred, gt_code), 0) + 1
+    names: dict[str, str] = {}
+    for counts in pages.values():
+        colours = sorted({c for c, _ in counts})
+        codes = sorted({g for _, g in counts})
+        table = np.array([[counts.get((c, g), 0) for g in codes] for c in colours])
+        for row, col in zip(*linear_sum_assignment(table, maximize=True), strict=True):
+            if table[row, col] > 0:
+                names[colours[row]] = codes[col]
+    return [(g, names.get(p, p) if p is not None and p.startswith("colour:") else p)
+            for g, p in pairs]
 
 
 def _gt_has_classes(gt: dict) -> bool:
