@@ -11,6 +11,8 @@ built here, tests may pass any other.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -72,6 +74,48 @@ def single_device(accelerator: str) -> str:
 
     resolved = torch_accelerator(accelerator)
     return "cuda" if resolved != "cpu" and torch.cuda.is_available() else "cpu"
+
+
+def power_of_two_threads(available: int) -> int:
+    """The largest power of two <= ``available`` (at least 1): the CPU thread counts whose
+    results agree with each other (see :func:`same_results_on_any_thread_count`)."""
+    return 1 << (max(1, available).bit_length() - 1)
+
+
+@contextmanager
+def same_results_on_any_thread_count(device: str, threads: int | None) -> Iterator[None]:
+    """Run the model on ``device`` so that its outputs do not depend on how many CPU threads
+    it gets: a one-process run uses every core, each of N CPU ranks ``CPUs / N``, and
+    ``--devices 2`` must write the bytes ``--devices 1`` writes. GPUs are left as they are.
+
+    ``threads``: torch intra-op threads as the user set them (kept), or None: torch's default
+    rounded down to a power of two. Both are restored on exit. Measured on the default model
+    (benchmarks/bench_thread_invariance.py) and on vit_b/vit_h-sized layers (issue 20), two
+    things move fp32 CPU results with the thread count, so both are avoided here:
+
+    - oneDNN's 1x1 convolution (SAM's neck) splits its sums by thread count: 1 vs 2 threads
+      gave embeddings 1e-6 apart and scores that differ in the 6th decimal. It is switched
+      off; torch's own convolution and MKL's GEMM gave the same bits at 1-16 threads.
+    - torch splits an element-wise op over ``ceil(n / threads)``-element chunks and computes
+      each chunk's unaligned tail with the scalar function (GELU's erf differs from the
+      vectorised one in the last bit): 3, 6 or 12 threads differ from 1, 2, 4, 8 and 16,
+      which all agree on SAM's power-of-two shapes.
+    """
+    import torch
+
+    if torch.device(device).type != "cpu":
+        if threads:
+            torch.set_num_threads(threads)
+        yield
+        return
+    before = (torch.get_num_threads(), torch.backends.mkldnn.enabled)
+    torch.set_num_threads(threads or power_of_two_threads(before[0]))
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before[0])
+        torch.backends.mkldnn.enabled = before[1]
 
 
 def build_mask_generator(sam: Any, amg: AmgConfig) -> MaskGenerator:

@@ -9,7 +9,9 @@ files first, each to the least-loaded rank), so no document is given twice - unl
 ``DistributedSampler``, which pads the last batch with duplicates. Each rank writes its
 documents' files and receipts; outcomes are gathered to rank 0, and the single lock holder
 folds the receipts into ``coco.json`` and the ledger once. Outputs are identical to a
-one-process run because each document's outputs depend only on the document.
+one-process run because each document's outputs depend only on the document: the model's
+among them, whatever share of the CPU cores a rank gets
+(:func:`~planseg.infer.model.same_results_on_any_thread_count`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from planseg.infer.lock import OutputLock
 from planseg.infer.model import (
     build_mask_generator,
     load_segment_model,
+    power_of_two_threads,
+    same_results_on_any_thread_count,
     single_device,
     torch_accelerator,
 )
@@ -66,14 +70,12 @@ def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], 
     """Segment ``jobs`` in this process on ``device``; yields outcomes as documents finish."""
     import torch
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
     # engine vector loads no model: its plans never ask the device for masks
     generator = (None if sam is None
                  else build_mask_generator(sam.to(device).eval(), config.amg))
     executor = make_executor(config.resolved_workers())
     try:
-        with torch.inference_mode():
+        with same_results_on_any_thread_count(device, config.threads), torch.inference_mode():
             yield from Pipeline(config, generator, Ledger(Path(config.out)), executor,
                                 progress).run(jobs)
     finally:
@@ -155,8 +157,10 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
 
         setup_logging(**log_options)
     if not config.threads and fabric.device.type == "cpu":
-        # CPU processes share the cores: split them instead of oversubscribing
-        config = replace(config, threads=max(1, (os.cpu_count() or 1) // fabric.world_size))
+        # CPU processes share the cores: split them instead of oversubscribing, in a power of
+        # two like a one-process run's threads, so that both compute the same bits
+        share = (os.cpu_count() or 1) // fabric.world_size
+        config = replace(config, threads=power_of_two_threads(share))
     jobs = [DocumentJob(name, Path(path), DocumentKey(**key)) for name, path, key in plain_jobs]
     mine = shard(jobs, fabric.global_rank, fabric.world_size)
     log.info("rank %d/%d: %d documents", fabric.global_rank, fabric.world_size, len(mine))
