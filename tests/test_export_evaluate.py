@@ -123,6 +123,20 @@ def test_predictions_at_other_dpi_are_rescaled() -> None:
     assert coco_metrics(gt, pred)["ap"] == pytest.approx(1.0)
 
 
+def test_images_segmented_as_documents_match_their_gt_images() -> None:
+    """``planseg segment DATA/images`` names a page by the image's path (pdf = "p1.png",
+    page 1); the GT names it by file_name "p1.png" (with the PDF it was rendered from)."""
+    gt = _coco(2)
+    pred = copy.deepcopy(gt)
+    for image in gt["images"]:
+        image["file_name"] = f"doc-p{image['page']}.png"
+    for image in pred["images"]:
+        image.update(pdf=f"doc-p{image['page']}.png", page=1,
+                     file_name=f"doc-p{image['page']}.png#page=1")
+    metrics = coco_metrics(gt, pred)
+    assert metrics["ap"] == pytest.approx(1.0) and metrics["unmatched_pred_pages"] == 0
+
+
 def _box_poly(bbox: list[int]) -> list[int]:
     x, y, w, h = bbox
     return [x, y, x + w, y, x + w, y + h, x, y + h]

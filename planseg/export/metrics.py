@@ -51,13 +51,19 @@ def annotation_rle(ann: dict, height: int, width: int) -> dict:
 
 
 def match_pages(gt: dict, predictions: dict) -> dict[int, int]:
-    """Map prediction image id -> ground-truth image id for pages both files contain."""
+    """Map prediction image id -> ground-truth image id for pages both files contain. Also
+    an image segmented as a document (``pdf`` = its path, page 1) to the GT image of that
+    ``file_name`` (e.g. ``planseg segment DATA/images`` against ``DATA/annotations.json``)."""
     by_key = {page_key(image): image["id"] for image in gt.get("images", [])}
+    by_key.update({("file", str(image["file_name"])): image["id"]
+                   for image in gt.get("images", []) if image.get("file_name") is not None})
     matched: dict[int, int] = {}
     for image in predictions.get("images", []):
         gt_id = by_key.get(page_key(image))
         if gt_id is None and image.get("file_name") is not None:
             gt_id = by_key.get(("file", str(image["file_name"])))
+        if gt_id is None and image.get("page") == 1 and image.get("pdf") is not None:
+            gt_id = by_key.get(("file", str(image["pdf"])))
         if gt_id is not None:
             matched[image["id"]] = gt_id
     return matched
