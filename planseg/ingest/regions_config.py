@@ -73,6 +73,10 @@ class RegionsConfig:
     text_max_colour_share: float = field(default=0.25, metadata={
         "help": "A page whose coloured (neither paper nor ink) area is at least this share of "
                 "the page is a map, whatever its text."})
+    map_min_area_share: float = field(default=0.05, metadata={
+        "help": "... and so is a page with one connected coloured area of at least this share "
+                "(a scanned map with wide margins); blurred text lines never join that large "
+                "(synth scans: text pages <= 0.001, maps >= 0.47; us_vt_plainfield_scan 0.20)."})
     blank_max_ink_share: float = field(default=0.002, metadata={
         "help": "A page with less ink and less colour than this share of the page is blank."})
     text_min_glyph_share: float = field(default=0.5, metadata={
@@ -102,7 +106,7 @@ class RegionsConfig:
             if not 0 <= getattr(self, key) <= 100:
                 found.append(f"{key}: must be a lightness 0..100, got {getattr(self, key)}")
         for key in ("frame_min_share", "frame_min_rectangularity", "frame_min_side",
-                    "frame_max_gap", "text_max_colour_share",
+                    "frame_max_gap", "text_max_colour_share", "map_min_area_share",
                     "blank_max_ink_share", "text_min_glyph_share"):
             if not 0 <= getattr(self, key) <= 1:
                 found.append(f"{key}: must be between 0 and 1, got {getattr(self, key)}")

@@ -95,7 +95,8 @@ def raster_page_kind(classes: PixelClasses, dpi: float, config: RegionsConfig,
                      words_per_kpt2: float | None = None) -> PageKind:
     """"blank" when colour and lines each cover less than ``config.blank_max_ink_share`` of
     the page; "text" (a table too) when colour covers less than
-    ``config.text_max_colour_share`` and either the text layer is dense (``words_per_kpt2``,
+    ``config.text_max_colour_share``, no connected coloured area covers
+    ``config.map_min_area_share``, and either the text layer is dense (``words_per_kpt2``,
     None without a text layer) or the lines are mostly glyph-sized components; "map"
     otherwise (colour regions, or a line drawing).
 
@@ -105,12 +106,19 @@ def raster_page_kind(classes: PixelClasses, dpi: float, config: RegionsConfig,
     if colour_share < config.blank_max_ink_share and \
             float(classes.lines.mean()) < config.blank_max_ink_share:
         return "blank"
-    if colour_share >= config.text_max_colour_share:
+    if colour_share >= config.text_max_colour_share or \
+            largest_area_share(classes.colour) >= config.map_min_area_share:
         return "map"
     if words_per_kpt2 is not None and words_per_kpt2 >= config.text_min_words_per_kpt2:
         return "text"
     return "text" if glyph_share(classes.lines, dpi, config) >= config.text_min_glyph_share \
         else "map"
+
+
+def largest_area_share(mask: np.ndarray) -> float:
+    """Share of the page (HxW bool ``mask``) covered by its largest connected component."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return float(stats[1:, cv2.CC_STAT_AREA].max() / mask.size) if count > 1 else 0.0
 
 
 def glyph_share(lines: np.ndarray, dpi: float, config: RegionsConfig) -> float:
