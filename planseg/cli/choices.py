@@ -28,4 +28,5 @@ class EngineChoice(StrEnum):
 
     auto = "auto"
     vector = "vector"
+    regions = "regions"
     sam = "sam"

@@ -35,7 +35,8 @@ def segment(
     dpi: Annotated[float | None, typer.Option(help="Page resolution. [default: 150]")] = None,
     engine: Annotated[EngineChoice | None, typer.Option(
         help="auto: the page's own vector zones where it has them, no zones on text pages, "
-             "SAM elsewhere; vector: never SAM; sam: SAM on every page. [default: auto]")]
+             "colour regions on other maps, SAM where they find none; vector, regions or "
+             "sam: that engine on every page. [default: auto]")]
     = None,
     devices: Annotated[int | None, typer.Option(
         help="Device processes per node (GPUs, or CPU processes). [default: 1]")] = None,

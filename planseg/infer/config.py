@@ -15,11 +15,12 @@ from typing import Any, Literal
 from planseg.config import config_to_dict
 from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_json
+from planseg.ingest.regions_config import RegionsConfig
 from planseg.ingest.vector_config import VectorConfig
 
 DEFAULT_MODEL = "planseg-default"
 #: Bump when the same inputs and settings would give different outputs (ledger key).
-PIPELINE_VERSION = 2  # 2: engines (vector zones), source/page_kind/class fields
+PIPELINE_VERSION = 3  # 2: engines (vector zones), source/page_kind/class fields; 3: regions
 
 
 def reference_defaults() -> dict[str, Any]:
@@ -151,14 +152,17 @@ class SegmentConfig:
         "help": "torch threads per device process; unset: torch's default"})
     force: bool = field(default=False, metadata={
         "help": "redo every document, even those up to date"})
-    engine: Literal["auto", "vector", "sam"] = field(default="auto", metadata={
+    engine: Literal["auto", "vector", "regions", "sam"] = field(default="auto", metadata={
         "help": "auto: a page's own vector zones where they cover its map frame well "
-                "(vector_min_coverage), no zones on text and blank pages, SAM elsewhere; "
-                "vector: the drawing only, never SAM; sam: SAM's automatic masks on every page"})
+                "(vector_min_coverage), no zones on text and blank pages, colour regions on "
+                "other map pages, SAM where they find none; vector: the drawing only; "
+                "regions: colour regions of the pixels only; sam: SAM's automatic masks on "
+                "every page"})
     vector_min_coverage: float = field(default=0.2, metadata={
         "help": "auto: a page's vector zones are taken when they cover at least this share "
                 "of its map frame"})
     vector: VectorConfig = field(default_factory=VectorConfig)
+    regions: RegionsConfig = field(default_factory=RegionsConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
     amg: AmgConfig = field(default_factory=AmgConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
@@ -191,7 +195,7 @@ class SegmentConfig:
         """The settings outputs depend on (not where, how fast or on how many devices)."""
         return {"pipeline": PIPELINE_VERSION, "dpi": self.dpi, "max_pixels": self.max_pixels,
                 "engine": self.engine, "vector_min_coverage": self.vector_min_coverage,
-                "vector": config_to_dict(self.vector),
+                "vector": config_to_dict(self.vector), "regions": config_to_dict(self.regions),
                 "tiling": config_to_dict(self.tiling), "amg": config_to_dict(self.amg),
                 "export": config_to_dict(self.export)}
 

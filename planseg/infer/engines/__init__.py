@@ -7,8 +7,9 @@ process must run the mask generator on (SAM's automatic mask generator). The pip
 (:mod:`planseg.infer.pipeline`) does the rest the same way for every engine: device work
 where the plan asks for it, then export in a worker.
 
-Engines: ``sam`` (:mod:`.sam`), ``vector`` (:mod:`.vector`, the page's own drawing) and
-``auto`` (:mod:`.auto`, which picks one of them, or no zones for a text page, per page).
+Engines: ``sam`` (:mod:`.sam`), ``vector`` (:mod:`.vector`, the page's own drawing),
+``regions`` (:mod:`.regions`, colour regions of the pixels) and ``auto`` (:mod:`.auto`, which
+picks one of them, or no zones for a text page, per page).
 Adding an engine: a module here with a class that has ``name`` and ``plan_page``, and one
 entry in :func:`build_engine`. Nothing here imports torch.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.auto import AutoEngine
 from planseg.infer.engines.base import Engine, PagePlan
+from planseg.infer.engines.regions import RegionsEngine
 from planseg.infer.engines.sam import SamEngine
 from planseg.infer.engines.vector import VectorEngine
 from planseg.ingest.documents import cached_document
@@ -30,7 +32,7 @@ __all__ = ["Engine", "PagePlan", "build_engine", "plan_document"]
 def build_engine(config: SegmentConfig) -> Engine:
     """The engine the run's settings name (``config.engine``)."""
     engines: dict[str, type[Engine]] = {"auto": AutoEngine, "vector": VectorEngine,
-                                         "sam": SamEngine}
+                                         "regions": RegionsEngine, "sam": SamEngine}
     return engines[config.engine](config)
 
 

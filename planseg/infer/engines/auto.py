@@ -2,10 +2,12 @@
 
 - the page's own vector zones when they cover at least ``vector_min_coverage`` of its map
   frame (a vector plan exported from GIS or CAD: exact and free);
-- nothing on a text or blank page (the *norme tecniche*, a table, an empty back page);
-- SAM's automatic masks elsewhere: image-only pages and scans, pages whose zones are not
-  filled paths (an orthophoto with outlines only), and pages whose drawing is over the
-  reading budget or broken (logged once, one line).
+- nothing on a text or blank page (the *norme tecniche*, a table, an empty back page),
+  decided from the text layer, or from the pixels where there is none;
+- the colour regions of the pixels on other map pages: scans, images, image-only pages and
+  pages whose drawing is over the reading budget or broken (logged once, one line);
+- SAM's automatic masks where the colours find no zone (a black-and-white line plan, an
+  orthophoto with zone outlines only).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.base import PagePlan
+from planseg.infer.engines.regions import RegionsEngine
 from planseg.infer.engines.sam import SamEngine
 from planseg.infer.engines.vector import vector_plan
 from planseg.ingest.documents import Document
@@ -24,19 +27,21 @@ log = logging.getLogger(__name__)
 
 
 class AutoEngine:
-    """Vector zones where the drawing has them, no zones on text pages, SAM elsewhere."""
+    """Vector zones where the drawing has them, no zones on text pages, colour regions on
+    other maps, SAM where the colours find nothing."""
 
     name = "auto"
 
     def __init__(self, config: SegmentConfig) -> None:
         self.config = config
+        self.regions = RegionsEngine(config)
         self.sam = SamEngine(config)
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The plan of the engine this page suits (see the module docstring)."""
         page = read_vector_page(doc, page_index, self.config.vector)
         if page.fallback is not None:
-            log.warning("%s page %d: %s; segmenting its pixels with SAM", doc.path.name,
+            log.warning("%s page %d: %s; segmenting its pixels", doc.path.name,
                         page_index + 1, page.fallback)
         elif page.page_kind in ("text", "blank"):
             width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
@@ -44,6 +49,11 @@ class AutoEngine:
                             engine="none", page_kind=page.page_kind, detections=[])
         elif page.zones and page.coverage >= self.config.vector_min_coverage:
             return vector_plan(doc, page_index, page, self.config.dpi)
+        plan = self.regions.plan_page(doc, page_index)
+        if plan.engine != "regions" or plan.detections:
+            return plan  # colour regions, no zones (a scanned text page), or SAM's tiles
+        log.info("%s page %d: no colour regions; segmenting it with SAM", doc.path.name,
+                 page_index + 1)
         plan = self.sam.plan_page(doc, page_index)
-        plan.page_kind = page.page_kind
+        plan.page_kind = "map"
         return plan

@@ -36,8 +36,7 @@ class RegionsEngine:
 
     def __init__(self, config: SegmentConfig) -> None:
         self.config = config
-        # The lead adds ``regions`` to SegmentConfig; until then the defaults apply.
-        self.regions: RegionsConfig = getattr(config, "regions", None) or RegionsConfig()
+        self.regions: RegionsConfig = config.regions
         self.sam = SamEngine(config)
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
