@@ -69,6 +69,21 @@ def test_filled_rectangles_come_back_exactly(tmp_path):
     assert all(z.geometry_pt.is_valid for z in result.zones)
 
 
+def test_large_rectangular_zones_are_zones_not_the_map_frame(tmp_path):
+    """Two outlined rectangles, each over frame_min_share of the page: a rectangle that
+    holds no other zone-coloured fill is a zone, not a neatline (it once became the frame,
+    and the other zone fell outside it)."""
+    doc = pymupdf.open()
+    page = _page(doc, frame=False)
+    left, right = pymupdf.Rect(20, 20, 300, 380), pymupdf.Rect(300, 20, 580, 380)
+    page.draw_rect(left, fill=RED, color=(0, 0, 0), width=1)
+    page.draw_rect(right, fill=BLUE, color=(0, 0, 0), width=1)
+    result = _read(doc, tmp_path)
+    assert sorted(z.fill_rgb for z in result.zones) == [(0, 0, 255), (255, 0, 0)]
+    assert _iou(result.frame_pt, shapely.box(0, 0, 600, 400)) > 0.999  # the whole page
+    assert _iou(_by_colour(result, (255, 0, 0))[0].geometry_pt, _rect_pdf(left)) > 0.999
+
+
 def test_later_white_strip_cuts_a_zone_in_two(tmp_path):
     doc = pymupdf.open()
     page = _page(doc)

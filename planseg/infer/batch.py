@@ -28,6 +28,7 @@ from planseg.infer.pipeline import DocumentJob, Outcome
 from planseg.ingest.documents import discover
 
 if TYPE_CHECKING:
+    from planseg.infer.model import NoModel
     from planseg.models.checkpoints import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class Prepared:
     coco_path: Path | None
     summary: RunSummary
     todo: list[DocumentJob]
-    loaded: LoadedModel
+    loaded: LoadedModel | NoModel
 
 
 def prepare(config: SegmentConfig) -> Prepared:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -34,18 +34,33 @@ class MaskGenerator(Protocol):
     def generate(self, image: np.ndarray) -> list[dict[str, Any]]: ...
 
 
-def load_segment_model(config: SegmentConfig, *,
-                       announce: bool = True) -> tuple[LoadedModel, SegmentConfig]:
+#: Engines whose plans never ask the device for masks.
+MODEL_FREE_ENGINES = ("vector", "regions")
+
+
+@dataclass(frozen=True)
+class NoModel:
+    """What a model-free engine loads: nothing (``sam`` None); ``sha256`` keys the ledger."""
+
+    source: str
+    sha256: str
+    sam: None = None
+    arch: str = "none"
+
+
+def load_segment_model(config: SegmentConfig, *, announce: bool = True
+                       ) -> tuple[LoadedModel | NoModel, SegmentConfig]:
     """Load ``config.model``; return it with the config whose unset AMG settings (None) are
     filled from the checkpoint's calibrated ``amg_defaults``, if it has them: SAM's default
     thresholds (0.88 / 0.95) suit SAM's own IoU head, not every fine-tuned model's. ``config``
-    itself is not changed. ``announce``: log what was chosen (once per run). Engine
-    ``vector`` loads nothing (``sam`` None; the identity names the engine)."""
-    from planseg.models.checkpoints import LoadedModel, load_model
+    itself is not changed. ``announce``: log what was chosen (once per run). The engines
+    that need no model load nothing (:class:`NoModel`: ``sam`` None, the identity names the
+    engine)."""
+    if config.engine in MODEL_FREE_ENGINES:  # no model read or checked, no torch imported
+        return NoModel(source=f"engine {config.engine}",
+                       sha256=sha256_json({"engine": config.engine})), config
+    from planseg.models.checkpoints import load_model
 
-    if config.engine == "vector":  # the drawing needs no model: none is read or checked
-        return LoadedModel(sam=None, arch="none", source="engine vector",
-                           sha256=sha256_json({"engine": "vector"})), config
     if announce and config.model == DEFAULT_MODEL:
         log.info("the default model suits clean planning-map styles; for real work use a SAM "
                  "checkpoint fine-tuned with `planseg train` (--model PATH)")

@@ -67,14 +67,17 @@ def shard(jobs: Sequence[DocumentJob], rank: int, world_size: int) -> list[Docum
 
 def segment_shard(config: SegmentConfig, sam: Any, jobs: Sequence[DocumentJob], device: str,
                   progress: Progress | None = None) -> Iterator[Outcome]:
-    """Segment ``jobs`` in this process on ``device``; yields outcomes as documents finish."""
-    import torch
-
-    # engine vector loads no model: its plans never ask the device for masks
-    generator = (None if sam is None
-                 else build_mask_generator(sam.to(device).eval(), config.amg))
+    """Segment ``jobs`` in this process on ``device``; yields outcomes as documents finish.
+    ``sam`` None: a model-free engine, whose plans never ask for masks (torch not needed)."""
     executor = make_executor(config.resolved_workers())
     try:
+        if sam is None:
+            yield from Pipeline(config, None, Ledger(Path(config.out)), executor,
+                                progress).run(jobs)
+            return
+        import torch
+
+        generator = build_mask_generator(sam.to(device).eval(), config.amg)
         with same_results_on_any_thread_count(device, config.threads), torch.inference_mode():
             yield from Pipeline(config, generator, Ledger(Path(config.out)), executor,
                                 progress).run(jobs)
@@ -89,8 +92,9 @@ def segment_shard_absorbing(prepared: Prepared,
     config = prepared.config
     outcomes = []
     last_absorb = time.monotonic()
-    for outcome in segment_shard(config, prepared.loaded.sam, prepared.todo,
-                                 single_device(config.accelerator), progress):
+    sam = prepared.loaded.sam
+    device = "cpu" if sam is None else single_device(config.accelerator)
+    for outcome in segment_shard(config, sam, prepared.todo, device, progress):
         outcomes.append(outcome)
         if time.monotonic() - last_absorb > ABSORB_EVERY_S:
             prepared.ledger.absorb(prepared.coco_path)

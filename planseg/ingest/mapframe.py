@@ -20,16 +20,28 @@ PageKind = Literal["map", "text", "blank"]
 
 
 def map_frame(frame_rects: Sequence[tuple[float, float, float, float]], page_rect: Polygon,
-              config: VectorConfig) -> Polygon:
+              config: VectorConfig, fills: Sequence[Fill] = ()) -> Polygon:
     """The map frame (neatline): the smallest drawn rectangle (stroked or filled) or
     rectangular clip, cut to the page, that covers at least ``config.frame_min_share`` of the
-    page; the page itself where none does. The smallest, because sheets nest the map frame
-    inside a border that also holds the legend and the title block."""
+    page and holds at least two of the page's ``fills`` in zone colours (their box centres,
+    fills smaller than it); the page itself where none does. The smallest, because sheets
+    nest the map frame inside a border that also holds the legend and the title block;
+    holding fills, because a large rectangular zone is a zone, not the frame of its map."""
     floor = config.frame_min_share * page_rect.area
+    paper_and_ink = {tuple(rgb) for rgb in config.non_zone_rgb}  # label boxes hold nothing
+    bounds = shapely.bounds([f.geometry for f in fills if f.rgb not in paper_and_ink])
+    bounds = bounds.reshape(-1, 4)
+    centres_x, centres_y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    areas = (bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])
     best = page_rect
-    for xyxy in frame_rects:
+    for xyxy in sorted(set(frame_rects)):
         rect = shapely.box(*xyxy).intersection(page_rect)
-        if rect.geom_type == "Polygon" and floor <= rect.area < best.area:
+        if rect.geom_type != "Polygon" or not floor <= rect.area < best.area:
+            continue
+        x0, y0, x1, y1 = rect.bounds
+        inside = ((centres_x > x0) & (centres_x < x1) & (centres_y > y0) & (centres_y < y1)
+                  & (areas < 0.9 * rect.area))
+        if int(inside.sum()) >= 2:
             best = rect
     return best
 

@@ -86,6 +86,10 @@ def read_raster_page(image: np.ndarray, dpi: float, config: RegionsConfig,
     if kind != "map":
         return RasterPage(page_kind=kind, frame=frame, regions=[])
     regions = colour_regions(fill, fill_lab, frame.mask, classes.paper, dpi, config)
+    if len(regions) < 2 and frame.corners_xy is not None:
+        # a "neatline" around one colour is the outline of a large zone, not the map's frame
+        frame = RasterFrame(mask=np.ones(frame.mask.shape, dtype=bool), corners_xy=None)
+        regions = colour_regions(fill, fill_lab, frame.mask, classes.paper, dpi, config)
     return RasterPage(page_kind=kind, frame=frame,
                       regions=[_region(mask, fill, fill_lab, colour,
                                        area_px(config.min_region_mm2, dpi), config)
@@ -99,7 +103,11 @@ def colour_regions(fill: np.ndarray, fill_lab: np.ndarray, frame_mask: np.ndarra
     hatch-free page ``fill`` (HxWx3 uint8 RGB; ``fill_lab`` its HxWx3 float32 CIELAB);
     ``paper``: (3,) Lab."""
     min_px = area_px(config.min_region_mm2, dpi)
+    if not frame_mask.any():
+        return []
     modes = colour_modes(fill_lab[frame_mask], config, min_px)
+    if len(modes) == 0:  # no colour holds enough pixels to be a zone
+        return []
     nearest = assign_modes(fill, modes, config)
     nearest[~frame_mask] = -1
     is_zone_colour = (np.linalg.norm(modes - paper, axis=1) > config.paper_max_de) \

@@ -34,16 +34,26 @@ def rgb_to_lab(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
 
 
+#: Paper is near-neutral: white, grey or a scan's yellowed tint (synth scans: chroma < 15).
+PAPER_MAX_CHROMA = 25.0
+
+
 def paper_lab(lab: np.ndarray) -> np.ndarray:
-    """(3,) float32: the paper's colour, the commonest colour (4-unit Lab bins) among the
-    brighter half of the page, refined as the median of that bin's pixels. The brighter
-    half, because a map can cover more of the sheet than its margins do."""
+    """(3,) float32: the paper's colour, the commonest near-neutral colour (4-unit Lab bins,
+    chroma under :data:`PAPER_MAX_CHROMA`, at least 2 % of the page) among the brighter half
+    of the page, else the commonest colour there; refined as the median of that bin's pixels.
+    The brighter half, because a map can cover more of the sheet than its margins do; near
+    neutral, because a zone of one light colour can cover more of it than the paper."""
     pixels = lab.reshape(-1, 3)
     bright = pixels[pixels[:, 0] >= np.median(pixels[:, 0])]
     bins = np.floor(bright / 4.0).astype(np.int32) + np.array([0, 40, 40], dtype=np.int32)
     keys = (bins[:, 0] << 16) | (bins[:, 1] << 8) | bins[:, 2]  # L/4 < 26, a/4 and b/4 < 40
     distinct, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    return np.median(bright[inverse == counts.argmax()], axis=0).astype(np.float32)
+    a_bin, b_bin = ((distinct >> 8) & 0xFF) - 40, (distinct & 0xFF) - 40
+    chroma = 4.0 * np.hypot(a_bin + 0.5, b_bin + 0.5)
+    neutral = (chroma < PAPER_MAX_CHROMA) & (counts >= 0.02 * len(pixels))
+    best = np.flatnonzero(neutral)[counts[neutral].argmax()] if neutral.any() else counts.argmax()
+    return np.median(bright[inverse == best], axis=0).astype(np.float32)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def read_vector_page(doc: Document, page_index: int,
         return _given_up(page_rect, to_pdf, 0, f"drawing cannot be read ({_short(exc)})")
     if drawing.stopped is not None:
         return _given_up(page_rect, to_pdf, drawing.paths, drawing.stopped)
-    frame = map_frame(drawing.frame_rects, page_rect, config)
+    frame = map_frame(drawing.frame_rects, page_rect, config, drawing.fills)
     try:
         zones = find_zones(drawing, frame, config, deadline)
     except _OverBudget:
