@@ -343,9 +343,12 @@ def _gt_class(ann: dict, by_id: dict[int, str]) -> str | None:
 
 
 def _pred_class(ann: dict, by_id: dict[int, str]) -> str | None:
-    """A prediction's class code: ``class_code`` (planseg's), else read as for GT zones (so
-    a GT file scored against itself is all correct)."""
-    return ann["class_code"] if ann.get("class_code") is not None else _gt_class(ann, by_id)
+    """A prediction's class code: ``class_code`` where the annotation has the field
+    (planseg's; None: unclassified, or a colour-only class scored by its ``class_rgb``), else
+    read as for GT zones (so a GT file scored against itself is all correct)."""
+    if "class_code" in ann:  # planseg's own output: None is unclassified or colour-only
+        return None if ann["class_code"] is None else str(ann["class_code"])
+    return _gt_class(ann, by_id)
 
 
 def _category_classes(coco: dict) -> dict[int, str]:
