@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from planseg.export.classes import rgb_hex
 from planseg.export.metrics import class_metrics, coco_metrics
 from planseg.export.rle import decode_rle, encode_mask
 
@@ -223,14 +224,14 @@ def test_unclassified_predictions_count_as_wrong() -> None:
 def _colour_only(colours: list[tuple[int, int, int]]) -> dict:
     """The hand-made predictions with colour-only classes (a legend read without text)."""
     pred = _classed_predictions()
-    hexes = sorted({"#%02x%02x%02x" % rgb for rgb in colours})
+    hexes = sorted({rgb_hex(rgb) for rgb in colours})
     # as planseg writes them: a category per colour class, named by its hex colour
     pred["categories"] += [{"id": 2 + i, "name": name, "code": None, "label": None}
                            for i, name in enumerate(hexes)]
     for ann, rgb in zip(pred["annotations"], colours, strict=True):
         ann["class_code"] = None
         ann["class_rgb"] = list(rgb)
-        ann["category_id"] = 2 + hexes.index("#%02x%02x%02x" % rgb)
+        ann["category_id"] = 2 + hexes.index(rgb_hex(rgb))
     return pred
 
 
