@@ -75,9 +75,10 @@ def test_documents_deleted_or_replaced_mid_run(baseline, fast_config, tmp_path) 
     process = subprocess.Popen(segment_command(inputs, out, fast_config),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (out / ".planseg" / "lock").exists() and time.monotonic() < deadline:
+    # config.yaml is written once discovery and hashing are done (the last step of planning a
+    # run); the six pages of a-first.pdf keep the run busy after it
+    while not (out / "config.yaml").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
-    time.sleep(0.3)  # discovery and hashing done, first document being segmented
     (inputs / "m-vanishes.pdf").unlink()
     (inputs / "n-replaced.pdf").write_bytes(b"garbage that replaced a PDF")
     stdout, stderr = process.communicate(timeout=240)
