@@ -127,6 +127,7 @@ def main(fabric: L.Fabric, config: TrainConfig) -> dict:
     elapsed = time.perf_counter() - started
     steps = state["step"] - steps_before
     train_seconds = sum(row["seconds"] for row in state["history"][epochs_before:])
+    leave_together(fabric)
     return {"run_dir": str(run_dir), "rank": fabric.global_rank, "arch": arch,
             "epochs": state["epoch"],
             "steps": state["step"], "steps_per_epoch": steps_per_epoch,
@@ -262,6 +263,16 @@ def calibrate_best(run_dir: Path, validation: ValidationConfig,
              "AP50 %.3f)", len(annotated), time.perf_counter() - started,
              ", ".join(f"{k}={v}" for k, v in defaults.items()), chosen["ap"], chosen["ap50"])
     return defaults
+
+
+def leave_together(fabric: L.Fabric) -> None:
+    """With several processes: leave together and tear gloo down before returning. A rank
+    exiting while a peer's gloo threads were still live aborted now and then ("terminate
+    called without an active exception", exit -6, seen under load after a finished run),
+    as it did in segment's ranks before they did the same."""
+    if fabric.world_size > 1 and torch.distributed.is_initialized():
+        fabric.barrier()
+        torch.distributed.destroy_process_group()
 
 
 def _finite(value: float) -> float:
