@@ -1,0 +1,162 @@
+"""Swatch-like shapes in a page's vector drawing, for the legend reader
+(:mod:`planseg.ingest.legend`): small filled paths and stroke-only boxes, with the hatch drawn
+over them. Frames: MuPDF's unrotated page (points, y down) in, the displayed page out
+(:func:`transform_box` with the page's rotation matrix).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymupdf
+
+from planseg.ingest.legend_types import RGB8, Box, Swatch
+
+PAPER_RGB: RGB8 = (255, 255, 255)  # what an unfilled (outlined or hatched) swatch shows
+_MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 3.0, 150.0, 60.0
+_MAX_ITEMS = 16  # path items of a "short polygon"
+
+
+class VectorShapes:
+    """Swatch-like paths of a page's drawings (``get_drawings``/``get_cdrawings`` dicts, in the
+    unrotated page frame) and the small stroked paths that may hatch them."""
+
+    def __init__(self, drawings: list[dict]) -> None:
+        found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
+        strokes: list[tuple[int, tuple, Box, list]] = []  # colours converted when used
+        for seqno, path in enumerate(drawings):
+            rect, kind = path["rect"], path.get("type") or ""
+            if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
+                rect = (rect.x0, rect.y0, rect.x1, rect.y1)
+            width, height = rect[2] - rect[0], rect[3] - rect[1]
+            if "s" in kind and width < 400 and height < 400:
+                strokes.append((seqno, path.get("color"), rect, path["items"]))
+            if len(path["items"]) > _MAX_ITEMS or not _swatch_sized(width, height):
+                continue
+            key = tuple(round(v * 2) for v in rect)  # same box within 0.5 pt: the top one wins
+            if "f" in kind and path.get("fill") is not None and _boxy(path["items"], rect):
+                found[key] = (seqno, rect, _rgb8(path["fill"]))
+            elif kind == "s" and _is_box(path["items"]) and key not in found:
+                found[key] = (seqno, rect, None)  # an empty (maybe hatched) box
+        self.shapes = list(found.values())
+        self.strokes = strokes
+        self._stroke_rects: np.ndarray | None = None
+
+    def swatches(self, to_display: np.ndarray) -> list[Swatch]:
+        """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet)."""
+        return [Swatch(transform_box(to_display, rect), PAPER_RGB if rgb is None else rgb,
+                       None, ref) for ref, (_, rect, rgb) in enumerate(self.shapes)]
+
+    def hatch(self, ref: int) -> RGB8 | None:
+        """The colour of the lines hatching shape ``ref``: drawn over it (after its fill),
+        mostly inside it, crossing it at least once; the longest-running colour."""
+        seqno, rect, rgb = self.shapes[ref]
+        x0, y0, x1, y1 = rect
+        if self._stroke_rects is None:  # built once, for the few swatches that have a label
+            self._stroke_rects = np.array([s[2] for s in self.strokes]).reshape(-1, 4)
+        rects = self._stroke_rects
+        near = np.flatnonzero((rects[:, 0] < x1) & (rects[:, 2] > x0) & (rects[:, 1] < y1)
+                              & (rects[:, 3] > y0))
+        runs: dict[RGB8, float] = {}
+        for i in near:
+            stroke_seqno, raw_colour, srect, items = self.strokes[i]
+            if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
+                continue  # no stroke colour, or under the fill: hidden
+            colour = _rgb8(raw_colour)
+            if _is_box(items) and max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5:
+                continue  # the swatch's own outline
+            for item in items:
+                if item[0] in ("l", "c"):
+                    inside = _clipped_length(item[1], item[-1], rect)
+                    total = float(np.hypot(item[-1][0] - item[1][0], item[-1][1] - item[1][1]))
+                    if inside > 0.4 * total:  # mostly inside: not a neighbour's clipped hatch
+                        runs[colour] = runs.get(colour, 0.0) + inside
+        if not runs:
+            return None
+        colour, run = max(runs.items(), key=lambda kv: kv[1])
+        return colour if run >= 0.8 * min(x1 - x0, y1 - y0) else None  # one full crossing
+
+
+def _swatch_sized(width: float, height: float) -> bool:
+    low, high = min(width, height), max(width, height)
+    return low >= _MIN_SIDE_PT and high <= _MAX_WIDTH_PT and low <= _MAX_HEIGHT_PT \
+        and high / low <= 8.0
+
+
+def _boxy(items: list, rect: Box) -> bool:
+    """True for a path that fills most of its bounding box (a rectangle, not a building)."""
+    if items[0][0] in ("re", "qu"):
+        return len(items) == 1
+    points = [(p[0], p[1]) for p in [item[1] for item in items] + [items[-1][-1]]]
+    area = 0.5 * abs(sum(a[0] * b[1] - b[0] * a[1]
+                         for a, b in zip(points, points[1:] + points[:1], strict=True)))
+    return area >= 0.8 * (rect[2] - rect[0]) * (rect[3] - rect[1])
+
+
+def _is_box(items: list) -> bool:
+    """A rectangle outline: one re/qu item, or 3-4 joined axis-parallel lines (not a hatch)."""
+    kinds = [item[0] for item in items]
+    if kinds in (["re"], ["qu"]):
+        return True
+    if kinds not in (["l"] * 3, ["l"] * 4):
+        return False
+    joined = all(abs(a[2][0] - b[1][0]) < 0.1 and abs(a[2][1] - b[1][1]) < 0.1
+                 for a, b in zip(items, items[1:], strict=False))
+    straight = all(abs(i[1][0] - i[2][0]) < 0.1 or abs(i[1][1] - i[2][1]) < 0.1 for i in items)
+    return joined and straight
+
+
+def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box) -> float:
+    """Length of segment p-q inside ``box`` (Liang-Barsky clipping)."""
+    (px, py), (qx, qy) = p, q
+    dx, dy = qx - px, qy - py
+    t0, t1 = 0.0, 1.0
+    for denom, num in ((-dx, px - box[0]), (dx, box[2] - px), (-dy, py - box[1]),
+                       (dy, box[3] - py)):
+        if denom == 0:
+            if num < 0:
+                return 0.0
+            continue
+        t = num / denom
+        if denom < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return 0.0
+    return (t1 - t0) * float(np.hypot(dx, dy))
+
+
+def overlaps(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _rgb8(colour) -> RGB8:
+    values = [float(c) for c in colour]
+    if len(values) == 1:
+        values *= 3
+    elif len(values) == 4:  # CMYK, naive conversion (MuPDF normally hands RGB)
+        c, m, y, k = values
+        values = [(1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k)]
+    return tuple(int(round(min(max(v, 0.0), 1.0) * 255)) for v in values[:3])  # type: ignore
+
+
+_IDENTITY = np.eye(3)
+
+
+def matrix3(m: pymupdf.Matrix) -> np.ndarray:
+    """3x3 of a PyMuPDF matrix (the shared identity for an unrotated page: no work)."""
+    matrix = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    return _IDENTITY if np.array_equal(matrix, _IDENTITY) else matrix
+
+
+def transform_box(matrix: np.ndarray, box: Box) -> Box:
+    """Bounds of ``box`` mapped by a 3x3 affine (exact for the 90-degree turns used here)."""
+    if matrix is _IDENTITY:
+        return tuple(box)  # type: ignore[return-value]
+    x0, y0, x1, y1 = box
+    corners = matrix @ np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])
+    return (float(corners[0].min()), float(corners[1].min()), float(corners[0].max()),
+            float(corners[1].max()))
+
+
+# ---------------------------------------------------------------- labels and groups
