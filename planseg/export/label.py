@@ -48,7 +48,7 @@ from planseg.fsio import sha256_file, sha256_json
 from planseg.ingest.documents import (
     DocumentRef,
     close_cached_document,
-    discover,
+    discover_for_output,
     open_document,
 )
 from planseg.workers import map_unordered
@@ -118,18 +118,10 @@ def _plan(config: LabelConfig, out: Path,
     document then page order); failures go straight into ``summary``."""
     tasks: list[LabelTask] = []
     keys: list[str] = []
-    seen: dict[str, Path] = {}
-    for item in discover(config.inputs):
-        if isinstance(item, InputError):
-            _fail(summary, str(item))
+    for item in discover_for_output(config.inputs, out):
+        if isinstance(item, str):
+            _fail(summary, item)
             continue
-        if out.resolve() in item.path.resolve().parents:
-            continue  # our own output inside an input folder: never an input
-        if item.name in seen:
-            _fail(summary, f"{item.path}: same document name {item.name!r} as "
-                           f"{seen[item.name]}; rename one or pass their folder")
-            continue
-        seen[item.name] = item.path
         try:
             document_tasks = _document_tasks(item, config, out)
         except InputError as exc:

@@ -230,6 +230,24 @@ def discover(inputs: Sequence[Path]) -> list[DocumentRef | InputError]:
     return sorted(found, key=_sort_key)
 
 
+def discover_for_output(inputs: Sequence[Path], out: Path) -> Iterator[DocumentRef | str]:
+    """:func:`discover` for a command that writes one output per document name into ``out``:
+    documents inside ``out`` (its own outputs) are passed over, and a document whose name an
+    earlier one already has comes back as a one-line failure (str), like a bad file's."""
+    seen: dict[str, Path] = {}
+    for item in discover(inputs):
+        if isinstance(item, InputError):
+            yield str(item)
+        elif Path(out).resolve() in item.path.resolve().parents:
+            continue  # our own output inside an input folder: never an input
+        elif item.name in seen:
+            yield (f"{item.path}: same document name {item.name!r} as {seen[item.name]}; "
+                   "rename one or pass their folder")
+        else:
+            seen[item.name] = item.path
+            yield item
+
+
 def _walk(root: Path, folder: Path,
           ancestors: frozenset[str]) -> Iterator[DocumentRef | InputError]:
     """Depth-first walk following symlinks, reporting loops (a folder that is its own ancestor)."""

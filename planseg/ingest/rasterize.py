@@ -25,7 +25,7 @@ from planseg.ingest.documents import (
     DocumentRef,
     cached_document,
     close_cached_document,
-    discover,
+    discover_for_output,
     open_document,
 )
 from planseg.ingest.rasterize_config import RasterizeConfig
@@ -98,18 +98,10 @@ def _plan(config: RasterizeConfig, out: Path, state: dict[str, dict[str, Any]],
           records: dict[str, dict[str, Any]], summary: RasterizeSummary) -> list[PageTask]:
     """Tasks for pages not already rendered; skipped pages go straight into ``records``."""
     tasks: list[PageTask] = []
-    seen: dict[str, Path] = {}
-    for item in discover(config.inputs):
-        if isinstance(item, InputError):
-            _fail(summary, str(item))
+    for item in discover_for_output(config.inputs, out):
+        if isinstance(item, str):
+            _fail(summary, item)
             continue
-        if out.resolve() in item.path.resolve().parents:
-            continue  # our own output inside an input folder: never an input
-        if item.name in seen:
-            _fail(summary, f"{item.path}: same document name {item.name!r} as {seen[item.name]}; "
-                           "rename one or pass their folder")
-            continue
-        seen[item.name] = item.path
         try:
             tasks += _document_tasks(item, config, out, state, records, summary)
         except InputError as exc:
