@@ -203,3 +203,17 @@ def test_legend_json_round_trip() -> None:
                         "vector", ["a note"])
     assert PageLegend.from_json(legend.to_json()) == legend
     assert legend.to_json()["entries"][0]["rgb"] == "#0102ff"
+
+
+def test_a_two_colour_patch_is_no_swatch() -> None:
+    """Half red, half blue: the channel-wise median (a purple) is far from every pixel, so no
+    colour is the swatch's; it is refused (it once averaged no pixels into NaN, and the page's
+    whole legend was lost to the exception)."""
+    from planseg.ingest.legend_raster import dominant_colours
+
+    patch = np.zeros((20, 40, 3), np.uint8)
+    patch[:, :20] = (230, 0, 0)
+    patch[:, 20:] = (0, 0, 230)
+    assert dominant_colours(patch, np.array([255, 255, 255])) is None
+    patch[:, 20:] = (230, 0, 0)
+    assert dominant_colours(patch, np.array([255, 255, 255])) == ((230, 0, 0), None)

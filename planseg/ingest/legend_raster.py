@@ -71,6 +71,8 @@ def dominant_colours(patch: np.ndarray, paper: np.ndarray,
     if len(inner) < 4:
         return None
     near = np.linalg.norm(inner - np.median(inner, axis=0), axis=1) < 30
+    if not near.any():  # no colour near the median (two halves of unlike colours): no swatch
+        return None
     fill = inner[near].mean(axis=0)
     others = inner[~near]
     band = np.concatenate([patch[dy:2 * dy + 1, dx:w - dx], patch[h - 2 * dy - 1:h - dy,
