@@ -142,3 +142,19 @@ def test_changing_the_engine_redoes_the_document(synth_docs: Path, tmp_path: Pat
     assert _segment(inputs, tmp_path / "out", "--engine", "auto", "--model",
                     "tiny").exit_code == 0
     assert _read(tmp_path / "out" / "run.json")["documents"]["done"] == ["plan.pdf"]
+
+
+def test_pages_all_sends_text_pages_to_sam(synth_docs: Path, tmp_path: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-000.pdf").read_bytes())
+    config = tmp_path / "c.yaml"
+    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
+                      "  stability_score_thresh: 0.0\n")
+    result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--pages", "all",
+                      "--config", str(config))
+    assert result.exit_code == 0, result.output
+    pred = _read(tmp_path / "out" / "coco.json")
+    by_kind = {im["page_kind"]: im for im in pred["images"]}
+    assert by_kind["text"]["engine"] == "sam" and by_kind["map"]["engine"] == "vector"
+    assert any(a["image_id"] == by_kind["text"]["id"] for a in pred["annotations"])

@@ -30,3 +30,10 @@ class EngineChoice(StrEnum):
     vector = "vector"
     regions = "regions"
     sam = "sam"
+
+
+class PagesChoice(StrEnum):
+    """Values of ``--pages``."""
+
+    maps = "maps"
+    all = "all"

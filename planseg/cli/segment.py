@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from planseg.cli.choices import AcceleratorChoice, CrsChoice, EngineChoice
+from planseg.cli.choices import AcceleratorChoice, CrsChoice, EngineChoice, PagesChoice
 from planseg.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -33,6 +33,9 @@ def segment(
              "flags override it.")]
     = None,
     dpi: Annotated[float | None, typer.Option(help="Page resolution. [default: 150]")] = None,
+    pages: Annotated[PagesChoice | None, typer.Option(
+        help="maps: text, table and blank pages get no zones; all: SAM segments them too "
+             "(engine auto). [default: maps]")] = None,
     engine: Annotated[EngineChoice | None, typer.Option(
         help="auto: the page's own vector zones where it has them, no zones on text pages, "
              "colour regions on other maps, SAM where they find none; vector, regions or "
@@ -70,7 +73,7 @@ def segment(
 
     overrides = {
         "inputs": inputs or None, "out": out, "model": model, "dpi": dpi, "devices": devices,
-        "engine": engine.value if engine else None,
+        "engine": engine.value if engine else None, "pages": pages.value if pages else None,
         "accelerator": accelerator.value if accelerator else None, "num_nodes": num_nodes,
         "workers": workers, "force": force, "export.formats": formats,
         "export.crs": crs.value if crs else None, "export.previews": previews}

@@ -161,6 +161,9 @@ class SegmentConfig:
     vector_min_coverage: float = field(default=0.2, metadata={
         "help": "auto: a page's vector zones are taken when they cover at least this share "
                 "of its map frame"})
+    pages: Literal["maps", "all"] = field(default="maps", metadata={
+        "help": "auto: maps: text, table and blank pages get no zones; all: SAM segments "
+                "them too"})
     vector: VectorConfig = field(default_factory=VectorConfig)
     regions: RegionsConfig = field(default_factory=RegionsConfig)
     tiling: TilingConfig = field(default_factory=TilingConfig)
@@ -195,6 +198,7 @@ class SegmentConfig:
         """The settings outputs depend on (not where, how fast or on how many devices)."""
         return {"pipeline": PIPELINE_VERSION, "dpi": self.dpi, "max_pixels": self.max_pixels,
                 "engine": self.engine, "vector_min_coverage": self.vector_min_coverage,
+                "pages": self.pages,
                 "vector": config_to_dict(self.vector), "regions": config_to_dict(self.regions),
                 "tiling": config_to_dict(self.tiling), "amg": config_to_dict(self.amg),
                 "export": config_to_dict(self.export)}

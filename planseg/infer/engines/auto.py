@@ -3,7 +3,8 @@
 - the page's own vector zones when they cover at least ``vector_min_coverage`` of its map
   frame (a vector plan exported from GIS or CAD: exact and free);
 - nothing on a text or blank page (the *norme tecniche*, a table, an empty back page),
-  decided from the text layer, or from the pixels where there is none;
+  decided from the text layer, or from the pixels where there is none (``pages: all``: SAM
+  segments those pages too);
 - the colour regions of the pixels on other map pages: scans, images, image-only pages and
   pages whose drawing is over the reading budget or broken (logged once, one line);
 - SAM's automatic masks where the colours find no zone (a black-and-white line plan, an
@@ -44,16 +45,27 @@ class AutoEngine:
             log.warning("%s page %d: %s; segmenting its pixels", doc.path.name,
                         page_index + 1, page.fallback)
         elif page.page_kind in ("text", "blank"):
-            width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
-            return PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
-                            engine="none", page_kind=page.page_kind, detections=[])
+            return self._not_a_map(doc, page_index, page.page_kind)
         elif page.zones and page.coverage >= self.config.vector_min_coverage:
             return vector_plan(doc, page_index, page, self.config.dpi)
         plan = self.regions.plan_page(doc, page_index)
+        if plan.engine == "none":  # a scanned text, table or blank page
+            return self._not_a_map(doc, page_index, plan.page_kind or "text")
         if plan.engine != "regions" or plan.detections:
-            return plan  # colour regions, no zones (a scanned text page), or SAM's tiles
+            return plan  # colour regions, or SAM's tiles (a page too large for regions)
         log.info("%s page %d: no colour regions; segmenting it with SAM", doc.path.name,
                  page_index + 1)
         plan = self.sam.plan_page(doc, page_index)
         plan.page_kind = "map"
+        return plan
+
+    def _not_a_map(self, doc: Document, page_index: int, kind: str) -> PagePlan:
+        """No zones on a text, table or blank page; SAM's tiles with ``pages: all``."""
+        if self.config.pages == "all":
+            plan = self.sam.plan_page(doc, page_index)
+        else:
+            width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
+            plan = PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
+                            engine="none", detections=[])
+        plan.page_kind = kind
         return plan
