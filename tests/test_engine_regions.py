@@ -66,8 +66,10 @@ def test_detections_match_the_ground_truth_in_the_page_frame(synth):
     assert maps >= 2 and len(plans) > maps  # the seed draws maps and text pages
 
 
-def test_a_page_over_the_pixel_limit_goes_to_sam(synth):
-    config = SegmentConfig(dpi=DPI)
-    config.regions = RegionsConfig(max_pixels=1000)  # the field the lead adds
+def test_a_page_over_the_pixel_limit_gets_no_zones(synth):
+    """The regions engine loads no model, so it cannot hand a page to SAM (a run with
+    ``--engine regions`` has no generator); the auto engine does that
+    (tests/test_segment_engines.py::test_a_page_over_the_regions_budget)."""
+    config = SegmentConfig(dpi=DPI, regions=RegionsConfig(max_pixels=1000))
     plan = RegionsEngine(config).plan_page(open_document(synth / "pdfs" / "doc-000.pdf"), 0)
-    assert plan.engine == "sam" and plan.detections is None and plan.tiles
+    assert plan.engine == "regions" and plan.detections == [] and not plan.tiles

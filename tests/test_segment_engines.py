@@ -158,3 +158,22 @@ def test_pages_all_sends_text_pages_to_sam(synth_docs: Path, tmp_path: Path) -> 
     by_kind = {im["page_kind"]: im for im in pred["images"]}
     assert by_kind["text"]["engine"] == "sam" and by_kind["map"]["engine"] == "vector"
     assert any(a["image_id"] == by_kind["text"]["id"] for a in pred["annotations"])
+
+
+def test_a_page_over_the_regions_budget(synth_docs: Path, tmp_path: Path) -> None:
+    """engine regions loads no model: a page over regions.max_pixels gets no zones and the
+    document still succeeds (it once asked the absent model for masks); auto sends that page
+    to SAM instead."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 120, 90), False).save(inputs / "a.png")
+    config = tmp_path / "c.yaml"
+    config.write_text("regions:\n  max_pixels: 1000\namg:\n  points_per_side: 4\n"
+                      "  pred_iou_thresh: 0.0\n  stability_score_thresh: 0.0\n")
+    for engine, expected in (("regions", "regions"), ("auto", "sam")):
+        out = tmp_path / engine
+        result = _segment(inputs, out, "--engine", engine, "--model", "tiny",
+                          "--config", str(config))
+        assert result.exit_code == 0, result.output
+        assert "over regions.max_pixels" in result.output
+        assert [im["engine"] for im in _read(out / "coco.json")["images"]] == [expected]

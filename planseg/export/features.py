@@ -1,6 +1,7 @@
 """Vectorised page features: pixel-frame geometry plus the properties every format writes.
 
-Properties: ``document``, ``page`` (1-based), ``source`` (the engine: ``vector`` or ``sam``),
+Properties: ``document``, ``page`` (1-based), ``source`` (the engine: ``vector``,
+``regions`` or ``sam``),
 ``score``, ``predicted_iou``,
 ``stability_score``, ``area_pt2``, ``area_m2`` (georeferenced pages only), ``text`` (words
 of the page's text layer whose box centre lies inside the polygon, in reading order) and

@@ -51,8 +51,8 @@ class AutoEngine:
         plan = self.regions.plan_page(doc, page_index)
         if plan.engine == "none":  # a scanned text, table or blank page
             return self._not_a_map(doc, page_index, plan.page_kind or "text")
-        if plan.engine != "regions" or plan.detections:
-            return plan  # colour regions, or SAM's tiles (a page too large for regions)
+        if plan.detections:
+            return plan  # colour regions
         log.info("%s page %d: no colour regions; segmenting it with SAM", doc.path.name,
                  page_index + 1)
         plan = self.sam.plan_page(doc, page_index)

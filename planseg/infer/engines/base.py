@@ -21,7 +21,7 @@ class PagePlan:
     page_index: int
     width_px: int
     height_px: int
-    engine: str  # what segmented the page: "sam", "vector" or "none" (no zones: text, blank)
+    engine: str  # what segmented it: "sam", "vector", "regions", "none" (text, blank page)
     tiles: list[Tile] = field(default_factory=list)
     detections: list[Detection] | None = None
     page_kind: str | None = None  # "map", "text" or "blank" where the engine decided it

@@ -4,8 +4,8 @@ Renders the page at the run's DPI and reads it with
 :func:`planseg.ingest.regions.read_raster_page`: the page kind (no zones on text, table or
 blank pages), the map frame (nothing outside the neatline: legend, title block, scale bar,
 north arrow), then one :class:`~planseg.export.types.Detection` per colour region inside it,
-a mask over the full page in the run's pixel frame. Pages over ``regions.max_pixels`` go to
-SAM's tiles instead (:class:`~planseg.infer.engines.sam.SamEngine`), logged once.
+a mask over the full page in the run's pixel frame. A page over ``regions.max_pixels`` gets no
+zones, logged once (the auto engine then gives it to SAM: this engine loads no model).
 
 Each region also has a prompt point (its pole of inaccessibility) for a later SAM pass;
 this engine does not prompt SAM yet.
@@ -19,7 +19,6 @@ from planseg.export.rle import encode_mask
 from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.base import PagePlan
-from planseg.infer.engines.sam import SamEngine
 from planseg.ingest.documents import Document
 from planseg.ingest.regions import Region, read_raster_page
 from planseg.ingest.regions_config import RegionsConfig
@@ -30,24 +29,25 @@ log = logging.getLogger(__name__)
 
 
 class RegionsEngine:
-    """Colour regions on map pages, nothing on text and blank pages, SAM on huge pages."""
+    """Colour regions on map pages, nothing on text, blank and too large pages."""
 
     name = "regions"
 
     def __init__(self, config: SegmentConfig) -> None:
         self.config = config
         self.regions: RegionsConfig = config.regions
-        self.sam = SamEngine(config)
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The page's colour regions as final detections (full-page pixel frame at
-        ``config.dpi``); SAM's tile plan for a page over ``regions.max_pixels``."""
+        ``config.dpi``); none for a page over ``regions.max_pixels``."""
         width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
         if width_px * height_px > self.regions.max_pixels:
-            log.warning("%s page %d: %d x %d px is over regions.max_pixels (%d); segmenting "
-                        "it with SAM", doc.path.name, page_index + 1, width_px, height_px,
+            # no zones here: this engine loads no model; auto sends such a page to SAM
+            log.warning("%s page %d: %d x %d px is over regions.max_pixels (%d); no colour "
+                        "regions", doc.path.name, page_index + 1, width_px, height_px,
                         self.regions.max_pixels)
-            return self.sam.plan_page(doc, page_index)
+            return PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
+                            engine=self.name, page_kind="map", detections=[])
         page = render_page(doc, page_index, dpi=self.config.dpi,
                            max_pixels=self.config.max_pixels)
         raster = read_raster_page(page.image, self.config.dpi, self.regions,
