@@ -45,8 +45,8 @@ from planseg.ingest.legend_types import (
     Swatch,
     rgb_to_hex,
 )
-from planseg.ingest.legend_vector import VectorShapes, matrix3, overlaps, transform_box
-from planseg.ingest.render import pdf_to_display_pt
+from planseg.ingest.legend_vector import VectorShapes, overlaps, transform_box
+from planseg.ingest.render import page_rotation_pt, pdf_to_display_pt
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def read_legend(doc: Document, page_index: int, *, drawings: list[dict] | None =
 
 def _read(doc: Document, page: pymupdf.Page, page_index: int, drawings: list[dict] | None,
           words: list[tuple] | None) -> PageLegend:
-    to_display = matrix3(page.rotation_matrix)  # unrotated page -> displayed page
+    to_display = page_rotation_pt(page)  # unrotated page -> displayed page
     lines = text_lines(page.get_text("words") if words is None else words, to_display)
     shapes = VectorShapes(page.get_cdrawings() if drawings is None else drawings)
     swatches, notes = _on_page(shapes.swatches(to_display), page.rect)

@@ -7,9 +7,9 @@ over them. Frames: MuPDF's unrotated page (points, y down) in, the displayed pag
 from __future__ import annotations
 
 import numpy as np
-import pymupdf
 
 from planseg.ingest.legend_types import RGB8, Box, Swatch
+from planseg.ingest.render import IDENTITY
 
 PAPER_RGB: RGB8 = (255, 255, 255)  # what an unfilled (outlined or hatched) swatch shows
 _MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 3.0, 150.0, 60.0
@@ -140,18 +140,9 @@ def _rgb8(colour) -> RGB8:
     return tuple(int(round(min(max(v, 0.0), 1.0) * 255)) for v in values[:3])  # type: ignore
 
 
-_IDENTITY = np.eye(3)
-
-
-def matrix3(m: pymupdf.Matrix) -> np.ndarray:
-    """3x3 of a PyMuPDF matrix (the shared identity for an unrotated page: no work)."""
-    matrix = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
-    return _IDENTITY if np.array_equal(matrix, _IDENTITY) else matrix
-
-
 def transform_box(matrix: np.ndarray, box: Box) -> Box:
     """Bounds of ``box`` mapped by a 3x3 affine (exact for the 90-degree turns used here)."""
-    if matrix is _IDENTITY:
+    if matrix is IDENTITY:
         return tuple(box)  # type: ignore[return-value]
     x0, y0, x1, y1 = box
     corners = matrix @ np.array([[x0, x1, x1, x0], [y0, y0, y1, y1], [1.0, 1.0, 1.0, 1.0]])

@@ -59,6 +59,28 @@ def pdf_to_display_pt(doc: Document, page_index: int) -> np.ndarray:
     return np.array([[ctm.a, ctm.c, ctm.e], [ctm.b, ctm.d, ctm.f], [0.0, 0.0, 1.0]])
 
 
+#: The 3x3 identity, shared and read-only: :func:`page_rotation_pt` of an unrotated page, so
+#: callers can skip transforming by testing ``is IDENTITY``.
+IDENTITY = np.eye(3)
+IDENTITY.setflags(write=False)
+
+
+def page_rotation_pt(page: pymupdf.Page) -> np.ndarray:
+    """3x3 affine from MuPDF's unrotated page space (what ``get_text`` and ``get_drawings``
+    report: points, y down) to displayed-page points (after /Rotate); :data:`IDENTITY` for an
+    unrotated page."""
+    m = page.rotation_matrix
+    matrix = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
+    return IDENTITY if np.array_equal(matrix, IDENTITY) else matrix
+
+
+def page_space_to_pdf(doc: Document, page_index: int) -> np.ndarray:
+    """3x3 affine from MuPDF's unrotated page space to the PDF frame - the same matrices
+    :func:`page_transforms` is built from."""
+    rotation = page_rotation_pt(doc.load_page(page_index))
+    return np.linalg.inv(pdf_to_display_pt(doc, page_index)) @ rotation
+
+
 def page_transforms(doc: Document, page_index: int, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """(pixel_to_pdf, pdf_to_pixel) 3x3 float64 affines for the full page raster at ``dpi``."""
     scale = dpi / 72.0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planseg.ingest.documents import Document
-from planseg.ingest.render import pdf_to_display_pt
+from planseg.ingest.render import page_rotation_pt, page_space_to_pdf
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,14 @@ def page_words(doc: Document, page_index: int) -> list[Word]:
     raw = page.get_text("words")  # boxes in the UNROTATED page (top-left origin, y down)
     if not raw:
         return []
-    pdf_to_display = pdf_to_display_pt(doc, page_index)
-    rotation = np.array(_matrix3(page.rotation_matrix))  # unrotated -> displayed points
-    unrotated_to_pdf = np.linalg.inv(pdf_to_display) @ rotation
+    rotation = page_rotation_pt(page)  # unrotated -> displayed points
+    unrotated_to_pdf = page_space_to_pdf(doc, page_index)
     blocks: dict[int, list[tuple[str, np.ndarray]]] = defaultdict(list)
     for x0, y0, x1, y1, text, block_no, _line_no, _word_no in raw:
         blocks[block_no].append((text, _corners(x0, y0, x1, y1)))
     ordered = sorted(blocks.values(), key=lambda words: _display_top_left(words, rotation))
     return [Word(text=text, box_pdf=_bounds(unrotated_to_pdf @ corners))
             for words in ordered for text, corners in words]
-
-
-def _matrix3(m) -> list[list[float]]:
-    return [[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]]
 
 
 def _corners(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

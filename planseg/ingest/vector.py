@@ -32,7 +32,7 @@ from shapely.geometry.base import BaseGeometry
 
 from planseg.ingest.documents import Document
 from planseg.ingest.mapframe import is_background, legend_swatches, map_frame, page_kind
-from planseg.ingest.render import pdf_to_display_pt
+from planseg.ingest.render import page_space_to_pdf
 from planseg.ingest.vector_config import VectorConfig
 from planseg.ingest.vector_paths import RGB, Drawing, Fill, read_drawing
 
@@ -101,15 +101,6 @@ def read_vector_page(doc: Document, page_index: int,
     zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
     zones.sort(key=_reading_order)
     return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None)
-
-
-def page_space_to_pdf(doc: Document, page_index: int) -> np.ndarray:
-    """3x3 affine from MuPDF's page space (what ``get_cdrawings`` reports: unrotated page,
-    y down) to the PDF frame - the same matrices :func:`page_transforms` is built from."""
-    page = doc.load_page(page_index)
-    m = page.rotation_matrix  # unrotated page space -> displayed page points
-    rotation = np.array([[m.a, m.c, m.e], [m.b, m.d, m.f], [0.0, 0.0, 1.0]])
-    return np.linalg.inv(pdf_to_display_pt(doc, page_index)) @ rotation
 
 
 def fill_regions(doc: Document, page_index: int,
