@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from planseg.ingest.legend_types import rgb_to_hex
+
 if TYPE_CHECKING:
     from planseg.export.config import ExportConfig
     from planseg.ingest.legend_types import LegendEntry, PageLegend
@@ -171,7 +173,7 @@ def _properties(entry: LegendEntry, distance: float, source: str) -> dict[str, A
 
 def rgb_hex(rgb: Sequence[int] | None) -> str | None:
     """``[r, g, b]`` 0..255 -> ``"#rrggbb"`` (None stays None)."""
-    return None if rgb is None else "#{:02x}{:02x}{:02x}".format(*(int(c) for c in rgb))
+    return None if rgb is None else rgb_to_hex(tuple(int(c) for c in rgb))
 
 
 def class_key(properties: dict[str, Any]) -> tuple[str, str, str] | None:
