@@ -43,6 +43,7 @@ from planseg.ingest.render import (
 )
 from planseg.ingest.text import page_words
 from planseg.ingest.vector import VectorPage, read_vector_page
+from planseg.ingest.vector import zones_px as vector_zones_px
 from planseg.ingest.vector_config import VectorConfig
 from planseg.synth.scan import draw_scan_params, faded_rgb, scan_jpeg, skew_affine_px
 
@@ -103,7 +104,7 @@ def _label(task: LabelTask) -> dict[str, Any]:
     file_name = f"{task.stem}.png"
     with atomic_path(task.staging / file_name) as tmp:
         pix.save(tmp, output="png")
-    zones_px = _zones_px(doc, task.page_index, page, dpi)
+    zones_px = vector_zones_px(doc, task.page_index, page, dpi)
     classes = _classes(doc, task.page_index, page, zones_px, dpi, (width, height))
     fills = [list(zone.fill_rgb) for zone in page.zones]
     image = {"file_name": file_name, "width": width, "height": height, "pdf": task.name,
@@ -133,14 +134,6 @@ def _page_dpi(doc: Document, task: LabelTask) -> float:
     if task.dpi is not None or task.max_pixels is None:
         return float(task.dpi or DEFAULT_LABEL_DPI)
     return min(DEFAULT_LABEL_DPI, resolve_dpi(doc, task.page_index, None, task.max_pixels))
-
-
-def _zones_px(doc: Document, page_index: int, page: VectorPage, dpi: float) -> list[Areal]:
-    """The zones' outlines in the page's pixel frame (the vector engine's mapping)."""
-    _, pdf_to_pixel = page_transforms(doc, page_index, dpi)
-    (a, b, xoff), (d, e, yoff) = pdf_to_pixel[:2]
-    return [shapely.affinity.affine_transform(zone.geometry_pt, [a, b, d, e, xoff, yoff])
-            for zone in page.zones]
 
 
 def _classes(doc: Document, page_index: int, page: VectorPage, zones_px: list[Areal],

@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planseg.ingest.documents import Document
 from planseg.ingest.mapframe import is_background, legend_swatches, map_frame, page_kind
-from planseg.ingest.render import page_space_to_pdf
+from planseg.ingest.render import page_space_to_pdf, page_transforms
 from planseg.ingest.vector_config import VectorConfig
 from planseg.ingest.vector_paths import RGB, Drawing, Fill, read_drawing
 
@@ -101,6 +102,16 @@ def read_vector_page(doc: Document, page_index: int,
     zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
     zones.sort(key=_reading_order)
     return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None)
+
+
+def zones_px(doc: Document, page_index: int, page: VectorPage,
+             dpi: float) -> list[Polygon | MultiPolygon]:
+    """``page``'s zone outlines in the full-page pixel frame at ``dpi``: the PDF points mapped
+    by :func:`~planseg.ingest.render.page_transforms`' affine (no raster round trip)."""
+    _, pdf_to_pixel = page_transforms(doc, page_index, dpi)
+    (a, b, xoff), (d, e, yoff) = pdf_to_pixel[:2]
+    return [shapely.affinity.affine_transform(zone.geometry_pt, [a, b, d, e, xoff, yoff])
+            for zone in page.zones]
 
 
 def fill_regions(doc: Document, page_index: int,

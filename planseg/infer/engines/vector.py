@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 
-import shapely.affinity
-
 from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.base import PagePlan
 from planseg.ingest.documents import Document
-from planseg.ingest.render import page_pixel_size, page_transforms
-from planseg.ingest.vector import VectorPage, read_vector_page
+from planseg.ingest.render import page_pixel_size
+from planseg.ingest.vector import VectorPage, read_vector_page, zones_px
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +40,8 @@ class VectorEngine:
 def vector_plan(doc: Document, page_index: int, page: VectorPage, dpi: float) -> PagePlan:
     """A plan whose detections are ``page``'s zones, mapped into the pixel frame at ``dpi``."""
     width_px, height_px = page_pixel_size(doc, page_index, dpi)
-    _, pdf_to_pixel = page_transforms(doc, page_index, dpi)
-    (a, b, xoff), (d, e, yoff) = pdf_to_pixel[:2]
     detections = []
-    for zone in page.zones:
-        outline = shapely.affinity.affine_transform(zone.geometry_pt, [a, b, d, e, xoff, yoff])
+    for zone, outline in zip(page.zones, zones_px(doc, page_index, page, dpi), strict=True):
         x0, y0, x1, y1 = outline.bounds
         detections.append(Detection(
             rle=None, geometry_px=outline, bbox_xywh=(x0, y0, x1 - x0, y1 - y0), score=1.0,
