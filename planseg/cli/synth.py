@@ -23,6 +23,13 @@ class StyleChoice(StrEnum):
     scan = "scan"
 
 
+class LookChoice(StrEnum):
+    """Values of ``--look``."""
+
+    classic = "classic"
+    bplan = "bplan"
+
+
 class SheetChoice(StrEnum):
     """Values of ``--sheet``."""
 
@@ -49,6 +56,10 @@ def synth(
     = None,
     sheet: Annotated[SheetChoice | None, typer.Option(
         help="Sheet size of the map pages; unset: a seeded mix of A3 and A2.")] = None,
+    look: Annotated[LookChoice | None, typer.Option(
+        help="classic, or bplan: a German Bebauungsplan (pastel tints under dense hatch and "
+             "dot signatures, parcel grid, building envelopes, street casings); works with "
+             "either --style.", show_default=_default("look"))] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", exists=True, dir_okay=False,
         help="YAML/TOML file with these settings; flags override it.")] = None,
@@ -63,7 +74,7 @@ def synth(
 
     overrides = {"out_dir": out, "docs": docs, "seed": seed, "dpi": dpi,
                  "style": style.value if style else None, "val_fraction": val_fraction,
-                 "sheet": sheet.value if sheet else None}
+                 "sheet": sheet.value if sheet else None, "look": look.value if look else None}
     run(load_config(SynthConfig, config, overrides))  # logs a one-line summary
 
 

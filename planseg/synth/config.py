@@ -8,6 +8,7 @@ from typing import Literal
 
 Style = Literal["vector", "scan"]
 Sheet = Literal["A4", "A3", "A2"]
+Look = Literal["classic", "bplan"]
 
 
 @dataclass
@@ -25,6 +26,10 @@ class SynthConfig:
         "help": "Share of documents in OUT/val (split by document); unset: one pool OUT/data."})
     sheet: Sheet | None = field(default=None, metadata={
         "help": "Sheet size of map pages; unset: a seeded mix of A3 and A2."})
+    look: Look = field(default="classic", metadata={
+        "help": "classic: flat tints, a few hatches; bplan: a German Bebauungsplan (pastel "
+                "tints under dense hatch/dot signatures, parcel grid, building envelopes, "
+                "street casings)."})
 
     def problems(self) -> list[str]:
         """Checks of values, all reported at once."""

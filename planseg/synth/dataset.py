@@ -28,7 +28,7 @@ from planseg import __version__
 from planseg.config import load_config, write_resolved_config
 from planseg.errors import ConfigError
 from planseg.fsio import atomic_write_bytes, atomic_write_json
-from planseg.synth.config import Sheet, Style, SynthConfig
+from planseg.synth.config import Look, Sheet, Style, SynthConfig
 from planseg.synth.document import SynthDocument, make_document
 from planseg.synth.palette import class_categories
 
@@ -58,14 +58,14 @@ class SynthSummary:
 
 def generate(out_dir: Path, *, docs: int, seed: int, dpi: float = 100,
              style: Style = "vector", val_fraction: float | None = None,
-             sheet: Sheet | None = None) -> SynthSummary:
+             sheet: Sheet | None = None, look: Look = "classic") -> SynthSummary:
     """Generate ``docs`` synthetic zoning plans with COCO ground truth under ``out_dir``.
 
     Raises :class:`ConfigError` for bad values (every problem at once) or an output folder
     that holds something other than a previous synth run.
     """
     overrides = {"out_dir": out_dir, "docs": docs, "seed": seed, "dpi": dpi, "style": style,
-                 "val_fraction": val_fraction, "sheet": sheet}
+                 "val_fraction": val_fraction, "sheet": sheet, "look": look}
     return run(load_config(SynthConfig, None, overrides))
 
 
@@ -84,7 +84,8 @@ def run(config: SynthConfig) -> SynthSummary:
     coco = {split: _empty_coco(config) for split in sorted(set(split_of.values()))}
     for doc_index, name in enumerate(_doc_names(config.docs)):
         rng = np.random.default_rng([config.seed, doc_index])
-        document = make_document(rng, dpi=config.dpi, style=config.style, sheet=config.sheet)
+        document = make_document(rng, dpi=config.dpi, style=config.style, sheet=config.sheet,
+                                 look=config.look)
         atomic_write_bytes(staging / "pdfs" / f"{name}.pdf", document.pdf)
         split = split_of[f"{name}.pdf"]
         _add_document(coco[split], staging / split / "images", name, document, config.dpi)
@@ -143,6 +144,8 @@ def _assign_splits(config: SynthConfig) -> dict[str, str]:
 def _empty_coco(config: SynthConfig) -> dict:
     info = {"description": "planseg synthetic zoning plans", "version": __version__,
             "seed": config.seed, "style": config.style, "dpi": config.dpi}
+    if config.look != "classic":  # classic datasets keep their bytes
+        info["look"] = config.look
     return {"info": info, "licenses": [], "images": [], "annotations": [],
             "categories": CATEGORIES}
 

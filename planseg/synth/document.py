@@ -9,6 +9,7 @@ import numpy as np
 import pymupdf
 from shapely import affinity
 
+from planseg.synth.bplan import BplanLook, bplan_palette
 from planseg.synth.coco import zone_annotation_fields
 from planseg.synth.draw import draw_map
 from planseg.synth.furniture import draw_legend_style, draw_panel, draw_text_page
@@ -49,8 +50,11 @@ class SynthDocument:
 
 
 def make_document(rng: np.random.Generator, *, dpi: float, style: str,
-                  sheet: str | None) -> SynthDocument:
-    """Draw one zoning-plan PDF and its GT: 1-2 map sheets, sometimes text-only pages."""
+                  sheet: str | None, look: str = "classic") -> SynthDocument:
+    """Draw one zoning-plan PDF and its GT: 1-2 map sheets, sometimes text-only pages.
+
+    ``look`` "bplan" draws the same layout as a Bebauungsplan (:mod:`planseg.synth.bplan`).
+    """
     # the document's structure comes first from the stream, so it survives drawing changes
     sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
     n_text = 0 if rng.random() < 0.6 else int(rng.integers(1, 3))
@@ -59,13 +63,19 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
     page_size = SHEETS_PT[sheet]
     # the legend layout has its own stream: spawning leaves ``rng``'s draws unchanged
     legend_rng = rng.spawn(1)[0]
+    # so has the look: classic never spawns it, so its bytes stay what they were
+    look_rng = rng.spawn(1)[0] if look == "bplan" else None
     doc = pymupdf.open()
     layouts: dict[int, MapLayout] = {}  # page_index -> map drawn there
     for index in range(n_text + n_maps):
         if first_map <= index < first_map + n_maps:
-            layouts[index] = make_map_layout(rng, page_size, make_palette(rng))
+            palette = make_palette(rng)
+            if look_rng is not None:
+                palette = bplan_palette(look_rng, palette)
+            layouts[index] = make_map_layout(rng, page_size, palette)
             page = doc.new_page(width=page_size[0], height=page_size[1])
-            draw_map(page, layouts[index], rng)
+            draw_map(page, layouts[index], rng,
+                     None if look_rng is None else BplanLook(look_rng))
             draw_panel(page, layouts[index], rng, draw_legend_style(legend_rng))
         else:  # text pages are portrait sheets of the same size
             draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)
@@ -125,6 +135,6 @@ def _zone_annotations(layout: MapLayout, scale: float, scan: ScanParams | None,
             "zone_code": zone.style.code, "zone_name": zone.style.name,
             "class_category_id": class_category_id(zone.style.code),
             "fill_rgb": [int(round(c * 255)) for c in fill],
-            "hatched": zone.style.hatch is not None,
+            "hatched": zone.style.hatch is not None or zone.style.pattern is not None,
         })
     return annotations

@@ -1,24 +1,40 @@
 """Draw a :class:`~planseg.synth.layout.MapLayout` as real PDF vector content with PyMuPDF.
 
 Drawing order on the map (why it keeps the ground truth exact): map background (the road
-colour) -> zone fills -> hatches clipped to each zone -> zone boundary strokes -> road centre
-lines -> zone codes and street names as real text (``labels``). Roads are the gaps between
-zones (see ``layout``), so nothing but boundary strokes (centred on the zone edge) and labels
-(inside the zone, part of it) covers a fill.
+colour) -> zone fills -> hatches and patterns clipped to each zone -> a look's overlays
+(``bplan``: parcels, buildings, envelopes) -> zone boundary strokes -> road centre lines (and
+a look's street casings) -> zone codes and street names as real text (``labels``). Roads are
+the gaps between zones (see ``layout``), so nothing but thin strokes (boundaries, patterns,
+overlays; none as wide as the strokes the vector reader treats as cutters) and labels (inside
+the zone, part of it) covers a fill.
 Coordinates are the page frame (points, y down), which is what PyMuPDF's drawing API takes.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import pymupdf
+import shapely
 from shapely.geometry import MultiLineString, Polygon
 
 from planseg.synth.labels import draw_road_names, draw_zone_label
 from planseg.synth.layout import MapLayout, Zone
-from planseg.synth.palette import Hatch
+from planseg.synth.palette import Hatch, Pattern
 
 RGB = tuple[float, float, float]
+
+
+class MapOverlays(Protocol):
+    """What a look adds to the classic map (``bplan.BplanLook``); draws from its own random
+    stream, so the classic drawing's draws stay the same."""
+
+    def over_zones(self, page: pymupdf.Page, layout: MapLayout) -> None:
+        """Drawn over the fills and patterns, under the zone boundaries."""
+
+    def over_roads(self, page: pymupdf.Page, layout: MapLayout) -> None:
+        """Drawn after the road centre lines, before the labels."""
 
 
 def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
@@ -27,8 +43,10 @@ def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
         shape.draw_polyline([tuple(p) for p in np.asarray(ring.coords)])
 
 
-def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) -> None:
-    """Draw the map frame contents: background, zones, hatches, boundaries, codes, frame."""
+def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
+             overlays: MapOverlays | None = None) -> None:
+    """Draw the map frame contents: background, zones, hatches, boundaries, codes, frame
+    (``overlays``: a look's extra line work, see the module docstring for the order)."""
     frame = pymupdf.Rect(*layout.frame_xyxy_pt)
     road_rgb = _road_colour(rng)
     page.draw_rect(frame, color=None, fill=road_rgb, width=0)
@@ -40,8 +58,14 @@ def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator) ->
     for zone in layout.zones:
         if zone.style.hatch is not None:
             draw_hatch(page, zone.geometry, zone.style.hatch)
+        if zone.style.pattern is not None:
+            draw_pattern(page, zone.geometry, zone.style.pattern)
+    if overlays is not None:
+        overlays.over_zones(page, layout)
     _draw_boundaries(page, layout.zones, rng, layout.scale)
     _draw_road_centrelines(page, layout, road_rgb)
+    if overlays is not None:
+        overlays.over_roads(page, layout)
     for zone in layout.zones:
         draw_zone_label(page, zone, rng, layout.scale)
     draw_road_names(page, layout, rng)
@@ -70,6 +94,36 @@ def draw_hatch(page: pymupdf.Page, polygon: Polygon, hatch: Hatch) -> None:
         if line.geom_type == "LineString" and not line.is_empty:
             shape.draw_polyline([tuple(p) for p in line.coords])
     shape.finish(color=hatch.rgb, width=hatch.width_pt, closePath=False)
+    shape.commit()
+
+
+def draw_pattern(page: pymupdf.Page, polygon: Polygon, pattern: Pattern) -> None:
+    """A bplan signature clipped to ``polygon``: hatch, cross-hatch, or a staggered dot grid
+    (each dot a round-capped stroke a third of its diameter long: strokes, never fills)."""
+    if pattern.kind in ("hatch", "cross"):
+        for angle in (0.0, 90.0)[: 1 + (pattern.kind == "cross")]:
+            draw_hatch(page, polygon, Hatch(pattern.angle_deg + angle, pattern.spacing_pt,
+                                            pattern.size_pt, pattern.rgb))
+        return
+    x0, y0, x1, y1 = polygon.bounds
+    row_pitch = pattern.spacing_pt * np.sqrt(3) / 2
+    rows = np.arange(y0 + row_pitch / 2, y1, row_pitch)
+    xs, ys = [], []
+    for i, y in enumerate(rows):  # every other row shifted by half a pitch
+        cols = np.arange(x0 + (i % 2 + 0.5) * pattern.spacing_pt / 2, x1, pattern.spacing_pt)
+        xs.append(cols)
+        ys.append(np.full(cols.size, y))
+    if not xs:
+        return
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    keep = shapely.contains_xy(polygon.buffer(-pattern.size_pt), x, y)
+    if not keep.any():
+        return
+    half = pattern.size_pt / 6
+    shape = page.new_shape()
+    for cx, cy in zip(x[keep], y[keep], strict=True):
+        shape.draw_line((cx - half, cy), (cx + half, cy))
+    shape.finish(color=pattern.rgb, width=pattern.size_pt, lineCap=1, closePath=False)
     shape.commit()
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pymupdf
 from shapely.geometry import box
 
-from planseg.synth.draw import draw_hatch
+from planseg.synth.draw import draw_hatch, draw_pattern
 from planseg.synth.layout import MapLayout
 from planseg.synth.palette import ZoneStyle
 
@@ -122,6 +122,8 @@ def _legend(page: pymupdf.Page, palette: list[ZoneStyle], legend: LegendStyle, x
         if style.hatch is not None:  # dense enough that a small swatch shows its hatch
             spacing = min(style.hatch.spacing_pt, height / 3)
             draw_hatch(page, box(*swatch), replace(style.hatch, spacing_pt=spacing))
+        if style.pattern is not None:  # the bplan signature, as dense as on the map
+            draw_pattern(page, box(*swatch), style.pattern)
         page.draw_rect(swatch, color=(0, 0, 0), width=0.5 * k)
         if legend.label_format == "swatch":
             _code_in_swatch(page, style.code, swatch, k)

@@ -7,10 +7,12 @@ model cannot learn one fixed colour table. Colours are RGB floats in [0, 1] (PyM
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 RGB = tuple[float, float, float]
+PatternKind = Literal["hatch", "cross", "dots"]
 
 # prefix, long name, base fill colour (roughly the colours German/US zoning plans use)
 _CLASSES: tuple[tuple[str, str, RGB], ...] = (
@@ -38,6 +40,18 @@ class Hatch:
 
 
 @dataclass(frozen=True)
+class Pattern:
+    """A dense signature over a zone fill (the ``bplan`` look): hatch, cross-hatch or a dot
+    grid, all thin strokes (page frame, points), so the fill stays the zone's only area."""
+
+    kind: PatternKind
+    angle_deg: float
+    spacing_pt: float  # between hatch lines or dot centres
+    size_pt: float  # line width, or dot diameter
+    rgb: RGB
+
+
+@dataclass(frozen=True)
 class ZoneStyle:
     """One legend entry: a zone code and how zones with that code are drawn."""
 
@@ -45,6 +59,7 @@ class ZoneStyle:
     name: str
     fill_rgb: RGB
     hatch: Hatch | None
+    pattern: Pattern | None = None  # only the bplan look draws one
 
 
 _DIGITS = range(1, 5)
