@@ -15,9 +15,16 @@ the first pages of the 20 training pages (the held-out pages never choose anythi
 "before" row at its calibrated thresholds is what calibration alone gives, without new
 weights.
 
+Issue 19's variant (``--look bplan --train-from label``): the training pages are *vector*
+pages of the ``bplan`` look annotated by ``planseg label --scan-copies N`` (the workflow:
+vector plans annotate themselves, each page also as N degraded scan copies), and the
+held-out pages are ``synth --style scan --look bplan`` documents of other seeds.
+
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]
-[--recipes planseg,usual] [--set KEY=VALUE ...]`` and copy the printed
+[--look classic|bplan] [--train-from synth|label] [--scan-copies 2]
+[--recipes planseg,usual] [--set KEY=VALUE ...]`` (``--recipes ""``: only the starting
+model's row) and copy the printed
 Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
 architecture name / checkpoint path with ``--model``).
 """
@@ -27,6 +34,8 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -62,24 +71,46 @@ def finetune_settings(minutes: float, extra: list[str]) -> dict:
     return settings
 
 
-def make_data(work: Path, train_pages: int, val_docs: int, dpi: float) -> Path:
-    """DATA/train with ``train_pages`` annotated scan pages, DATA/val from other seeds."""
+def make_data(work: Path, train_pages: int, val_docs: int, dpi: float, look: str = "classic",
+              train_from: str = "synth", scan_copies: int = 2) -> Path:
+    """DATA/train with ``train_pages`` annotated pages, DATA/val (scans) from other seeds.
+
+    ``train_from`` "synth": the pages are ``synth --style scan`` pages with synth's truth;
+    "label": vector pages annotated by ``planseg label --scan-copies`` (each page and its
+    copies; ``train_pages`` counts the vector pages)."""
     data = work / "data"
     if (data / "val" / "annotations.json").exists():
         return data
-    generate(work / "synth-train", docs=train_pages, seed=11, style="scan", dpi=dpi)
-    generate(work / "synth-val", docs=val_docs, seed=12, style="scan", dpi=dpi)
-    coco = json.loads((work / "synth-train/data/annotations.json").read_text())
-    keep = sorted({a["image_id"] for a in coco["annotations"]})[:train_pages]
+    style = "scan" if train_from == "synth" else "vector"
+    generate(work / "synth-train", docs=train_pages, seed=11, style=style, dpi=dpi, look=look)
+    generate(work / "synth-val", docs=val_docs, seed=12, style="scan", dpi=dpi, look=look)
+    source = work / "synth-train" / "data"
+    if train_from == "label":
+        source = work / "label" / "data"
+        planseg_cli("label", str(work / "synth-train" / "pdfs"), "--out", str(work / "label"),
+                    "--dpi", f"{dpi:g}", "--scan-copies", str(scan_copies))
+    coco = json.loads((source / "annotations.json").read_text())
+    zoned = {a["image_id"] for a in coco["annotations"]}
+    pages = sorted({(i["pdf"], i["page"]) for i in coco["images"] if i["id"] in zoned})
+    chosen = set(pages[:train_pages])  # a labelled page comes with all its scan copies
+    keep = {i["id"] for i in coco["images"] if (i["pdf"], i["page"]) in chosen
+            and i["id"] in zoned}
     coco["images"] = [i for i in coco["images"] if i["id"] in keep]
     coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in keep]
-    (data / "train" / "images").mkdir(parents=True)
     for image in coco["images"]:
-        shutil.copy(work / "synth-train/data/images" / image["file_name"],
-                    data / "train/images" / image["file_name"])
+        target = data / "train/images" / image["file_name"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / "images" / image["file_name"], target)
     (data / "train/annotations.json").write_text(json.dumps(coco))
     shutil.copytree(work / "synth-val/data", data / "val")
     return data
+
+
+def planseg_cli(*args: str) -> None:
+    """One planseg command in a subprocess (the user's workflow), failing loudly."""
+    command = [sys.executable, "-m", "planseg", *args]
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
 
 
 def pages_of(data: Path, split: str) -> list:
@@ -128,11 +159,19 @@ def main() -> None:
     parser.add_argument("--val-docs", type=int, default=6)
     parser.add_argument("--points-per-side", type=int, default=16)
     parser.add_argument("--dpi", type=float, default=100.0, help="synth page resolution")
+    parser.add_argument("--look", choices=["classic", "bplan"], default="classic",
+                        help="synth look of every page")
+    parser.add_argument("--train-from", choices=["synth", "label"], default="synth",
+                        help="synth scan pages with synth's truth, or vector pages through "
+                             "planseg label --scan-copies")
+    parser.add_argument("--scan-copies", type=int, default=2,
+                        help="with --train-from label: scan copies per labelled page")
     parser.add_argument("--recipes", default="planseg,usual")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a training setting for both recipes (repeatable)")
     args = parser.parse_args()
-    data = make_data(args.work, args.train_pages, args.val_docs, args.dpi)
+    data = make_data(args.work, args.train_pages, args.val_docs, args.dpi, args.look,
+                     args.train_from, args.scan_copies)
     # the AMG thresholds segment would use with the starting model (its calibrated
     # amg_defaults, else SAM's)
     start = load_model(args.model).meta.get("amg_defaults", {})
@@ -141,7 +180,7 @@ def main() -> None:
                                                    args.points_per_side), 0.0, 0)]
     shared = finetune_settings(args.minutes, args.set)
     print("fine-tuning settings of both recipes:", shared)
-    for key in args.recipes.split(","):
+    for key in filter(None, args.recipes.split(",")):
         name, overrides = RECIPES[key]
         out = args.work / f"run-{key}"
         shutil.rmtree(out, ignore_errors=True)
