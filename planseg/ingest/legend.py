@@ -45,7 +45,7 @@ from planseg.ingest.legend_types import (
     Swatch,
     rgb_to_hex,
 )
-from planseg.ingest.legend_vector import VectorShapes, overlaps, transform_box
+from planseg.ingest.legend_vector import VectorShapes, collect_shapes, overlaps, transform_box
 from planseg.ingest.render import page_rotation_pt, pdf_to_display_pt
 
 log = logging.getLogger(__name__)
@@ -71,17 +71,39 @@ class TextLine:
 
 
 def read_legend(doc: Document, page_index: int, *, drawings: list[dict] | None = None,
-                words: list[tuple] | None = None) -> PageLegend:
+                words: list[tuple] | None = None, shapes: VectorShapes | None = None,
+                ) -> PageLegend:
     """The legend of page ``page_index`` (0-based); never raises.
 
-    ``drawings`` (the page's ``get_drawings()``/``get_cdrawings()`` list) and ``words``
-    (``get_text("words")``) may be passed when the caller already has them (a vector reader
-    does), so the page's content is interpreted once. Entry boxes are in the PDF frame; see
-    the module docstring for the rules.
+    ``drawings`` (the page's ``get_drawings()``/``get_cdrawings()`` list) or ``shapes`` (a
+    :class:`VectorShapes` fed every path of the page) and ``words`` (``get_text("words")``)
+    may be passed when the caller already has them (a vector reader does), so the page's
+    content is interpreted once. Entry boxes are in the PDF frame; see the module docstring
+    for the rules.
     """
+    legend = _safely(doc, page_index, drawings, words, shapes, raster=True)
+    assert legend is not None  # with raster=True there is always an answer
+    return legend
+
+
+def read_drawn_legend(doc: Document, page_index: int, shapes: VectorShapes,
+                      words: list[tuple] | None = None) -> PageLegend | None:
+    """:func:`read_legend` from ``shapes`` collected in another pass over the page's drawing
+    (the vector zone reader's), or None where the answer needs the page's pixels (no legend
+    in the drawing and an image on the page, or a path the collector could not read): this
+    never renders, the caller then asks :func:`read_legend`. Never raises."""
+    if shapes.failed is not None:
+        log.debug("page %d: legend shapes incomplete (%r)", page_index + 1, shapes.failed)
+        return None
+    return _safely(doc, page_index, None, words, shapes, raster=False)
+
+
+def _safely(doc: Document, page_index: int, drawings: list[dict] | None,
+            words: list[tuple] | None, shapes: VectorShapes | None, *,
+            raster: bool) -> PageLegend | None:
     try:
         page = doc.load_page(page_index)
-        return _read(doc, page, page_index, drawings, words)
+        return _read(doc, page, page_index, drawings, words, shapes, raster)
     except InputError as exc:
         return PageLegend([], None, [f"no legend read: {exc.reason}"])
     except Exception as exc:  # a legend must never stop a page: report and go on
@@ -90,15 +112,19 @@ def read_legend(doc: Document, page_index: int, *, drawings: list[dict] | None =
 
 
 def _read(doc: Document, page: pymupdf.Page, page_index: int, drawings: list[dict] | None,
-          words: list[tuple] | None) -> PageLegend:
+          words: list[tuple] | None, shapes: VectorShapes | None,
+          raster: bool) -> PageLegend | None:
     to_display = page_rotation_pt(page)  # unrotated page -> displayed page
     lines = text_lines(page.get_text("words") if words is None else words, to_display)
-    shapes = VectorShapes(page.get_cdrawings() if drawings is None else drawings)
+    if shapes is None:
+        shapes = collect_shapes(page) if drawings is None else VectorShapes(drawings)
     swatches, notes = _on_page(shapes.swatches(to_display), page.rect)
     entries, found = assemble(swatches, lines, with_text=True)
     entries = [replace(e, hatch_rgb=shapes.hatch(s.ref)) for e, s in entries]
     source = "vector" if entries else None
     if not entries and page.get_images():
+        if not raster:
+            return None
 
         swatches, notes = _on_page(raster_swatches(doc, page_index), page.rect)
         for with_text in ([True, False] if lines else [False]):  # OCR text may miss the legend
@@ -149,9 +175,10 @@ def text_lines(words: list[tuple], to_display: np.ndarray) -> list[TextLine]:
 
 
 def _line(words: list[tuple[Box, str]]) -> TextLine:
-    boxes = np.array([b for b, _ in words])
-    return TextLine((float(boxes[:, 0].min()), float(boxes[:, 1].min()),
-                     float(boxes[:, 2].max()), float(boxes[:, 3].max())),
+    # plain min/max: a line has a few words, where numpy's per-call cost was most of
+    # reading a legend on a page with a thousand lines
+    return TextLine((float(min(b[0] for b, _ in words)), float(min(b[1] for b, _ in words)),
+                     float(max(b[2] for b, _ in words)), float(max(b[3] for b, _ in words))),
                     " ".join(t for _, t in words))
 
 
@@ -187,8 +214,12 @@ def assemble(swatches: list[Swatch], lines: list[TextLine], *, with_text: bool,
     if not swatches:
         return [], ["no legend found: no swatch-like shape on the page"]
     line_boxes = np.array([line.box for line in lines]).reshape(-1, 4)
+    labelled = _has_label(np.array([s.box for s in swatches]), line_boxes) if with_text \
+        else np.ones(len(swatches), dtype=bool)
     candidates, label_x = [], []
-    for swatch in swatches:
+    for swatch, has_label in zip(swatches, labelled, strict=True):
+        if not has_label:
+            continue  # the test label_of would make, for all swatches at once
         code, label, x = label_of(swatch.box, lines, line_boxes) if with_text else \
             (None, None, np.nan)
         if with_text and np.isnan(x):
@@ -222,6 +253,22 @@ def _innermost(candidates: list[tuple[LegendEntry, Swatch]], label_x: list[float
 
 def _area(box: Box) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _has_label(boxes: np.ndarray, line_boxes: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(S,) bool: a text line starts just right of swatch box i and beside it - the same
+    arithmetic as :func:`label_of`'s ``right``, for S boxes at once (a map has hundreds of
+    swatch-like shapes and a thousand lines; one numpy call per shape was most of the time)."""
+    out = np.zeros(len(boxes), dtype=bool)
+    lx0, ly0, _, ly1 = (line_boxes[:, i][None, :] for i in range(4))
+    for start in range(0, len(boxes), chunk):  # S x L at most chunk x L at a time
+        x1, y0, y1 = (boxes[start:start + chunk, i][:, None] for i in (2, 1, 3))
+        height = y1 - y0
+        overlap = np.minimum(ly1, y1) - np.maximum(ly0, y0)
+        beside = overlap >= 0.4 * np.minimum(ly1 - ly0, height)
+        right = beside & (lx0 >= x1 - 1) & (lx0 <= x1 + np.maximum(1.5 * height, 10.0))
+        out[start:start + chunk] = right.any(axis=1)
+    return out
 
 
 def label_of(box: Box, lines: list[TextLine], line_boxes: np.ndarray,

@@ -6,6 +6,11 @@ over them. Frames: MuPDF's unrotated page (points, y down) in, the displayed pag
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import numpy as np
 
 from planseg.ingest.legend_types import RGB8, Box, Swatch
@@ -18,38 +23,72 @@ _MAX_ITEMS = 16  # path items of a "short polygon"
 
 class VectorShapes:
     """Swatch-like paths of a page's drawings (``get_drawings``/``get_cdrawings`` dicts, in the
-    unrotated page frame) and the small stroked paths that may hatch them."""
+    unrotated page frame) and the small stroked paths that may hatch them.
 
-    def __init__(self, drawings: list[dict]) -> None:
-        found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
-        strokes: list[tuple[int, tuple, Box, list]] = []  # colours converted when used
-        for seqno, path in enumerate(drawings):
-            rect, kind = path["rect"], path.get("type") or ""
-            if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
-                rect = (rect.x0, rect.y0, rect.x1, rect.y1)
-            width, height = rect[2] - rect[0], rect[3] - rect[1]
-            if "s" in kind and width < 400 and height < 400:
-                strokes.append((seqno, path.get("color"), rect, path["items"]))
-            if len(path["items"]) > _MAX_ITEMS or not _swatch_sized(width, height):
-                continue
-            key = tuple(round(v * 2) for v in rect)  # same box within 0.5 pt: the top one wins
-            if "f" in kind and path.get("fill") is not None and _boxy(path["items"], rect):
-                found[key] = (seqno, rect, _rgb8(path["fill"]))
-            elif kind == "s" and _is_box(path["items"]) and key not in found:
-                found[key] = (seqno, rect, None)  # an empty (maybe hatched) box
-        self.shapes = list(found.values())
-        self.strokes = strokes
+    Built from a list (``VectorShapes(page.get_cdrawings())``) or fed one path at a time as a
+    ``get_cdrawings(extended=True, callback=...)`` callback (``VectorShapes()`` then
+    ``shapes(item)`` per item; clip and group items are skipped), so the vector zone reader's
+    one pass over a page's content serves the legend too. Both give the same shapes. As a
+    callback it never raises (an exception inside a MuPDF callback crashes MuPDF): a path it
+    cannot read sets ``failed`` and the shapes are not to be used."""
+
+    def __init__(self, drawings: Iterable[dict] = ()) -> None:
+        self._found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
+        self.strokes: list[tuple[int, tuple, Box, list]] = []  # colours converted when used
+        self._seqno = 0  # painter's position among paths (clips and groups not counted)
         self._stroke_rects: np.ndarray | None = None
+        self.failed: Exception | None = None  # why a path fed as a callback was not read
+        for path in drawings:
+            self._take(path)
+
+    def __call__(self, item: dict) -> None:
+        """The ``get_cdrawings`` callback: :meth:`_take` that never raises."""
+        if self.failed is None:
+            try:
+                self._take(item)
+            except Exception as exc:
+                self.failed = exc
+
+    def _take(self, path: dict) -> None:
+        """Take the next path in painter's order. Most paths of a map are line work: they
+        are rejected by size with a few comparisons (this runs for every path of a page)."""
+        kind = path.get("type") or ""
+        if kind == "clip" or kind == "group":
+            return
+        seqno = self._seqno
+        self._seqno = seqno + 1
+        rect = path["rect"]
+        if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
+            rect = (rect.x0, rect.y0, rect.x1, rect.y1)
+        width, height = rect[2] - rect[0], rect[3] - rect[1]
+        if "s" in kind and width < 400 and height < 400:
+            self.strokes.append((seqno, path.get("color"), rect, path["items"]))
+        if not _swatch_sized(width, height):
+            return
+        items = path["items"]
+        if "f" in kind:
+            if path.get("fill") is not None and len(items) <= _MAX_ITEMS and _boxy(items, rect):
+                self._found[_key(rect)] = (seqno, rect, _rgb8(path["fill"]))
+        elif kind == "s" and len(items) <= 4 and _is_box(items):
+            key = _key(rect)
+            if key not in self._found:
+                self._found[key] = (seqno, rect, None)  # an empty (maybe hatched) box
+
+    @property
+    def shapes(self) -> list[tuple[int, Box, RGB8 | None]]:
+        """(seqno, rect, fill rgb or None for an empty box) of each swatch-like shape; the
+        index in this list is a swatch's ``ref``."""
+        return list(self._found.values())
 
     def swatches(self, to_display: np.ndarray) -> list[Swatch]:
         """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet)."""
         return [Swatch(transform_box(to_display, rect), PAPER_RGB if rgb is None else rgb,
-                       None, ref) for ref, (_, rect, rgb) in enumerate(self.shapes)]
+                       None, ref) for ref, (_, rect, rgb) in enumerate(self._found.values())]
 
     def hatch(self, ref: int) -> RGB8 | None:
         """The colour of the lines hatching shape ``ref``: drawn over it (after its fill),
         mostly inside it, crossing it at least once; the longest-running colour."""
-        seqno, rect, rgb = self.shapes[ref]
+        seqno, rect, rgb = self.shapes[ref]  # a few labelled swatches: the list is short
         x0, y0, x1, y1 = rect
         if self._stroke_rects is None:  # built once, for the few swatches that have a label
             self._stroke_rects = np.array([s[2] for s in self.strokes]).reshape(-1, 4)
@@ -76,8 +115,41 @@ class VectorShapes:
         return colour if run >= 0.8 * min(x1 - x0, y1 - y0) else None  # one full crossing
 
 
+def collect_shapes(page: Any) -> VectorShapes:
+    """The swatch-like shapes of ``page`` (a :class:`pymupdf.Page`) in one callback pass over
+    its drawing: no list of every path is built (half the time on a big map). Raises what
+    reading a path raised."""
+    shapes = VectorShapes()
+    with gc_paused():
+        page.get_cdrawings(callback=shapes)
+    if shapes.failed is not None:
+        raise shapes.failed
+    return shapes
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a pass over a page's drawing. MuPDF's path dicts
+    hold no cycles (reference counting frees them), but with the small strokes kept for the
+    hatch lookup the collector rescans them again and again: +60 % on Newport's 25,000."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _key(rect: Box) -> tuple[int, ...]:
+    """Same box within 0.5 pt: the top one (painted last) wins."""
+    return tuple(round(v * 2) for v in rect)
+
+
 def _swatch_sized(width: float, height: float) -> bool:
-    low, high = min(width, height), max(width, height)
+    if width < _MIN_SIDE_PT or height < _MIN_SIDE_PT:  # most line work: rejected here
+        return False
+    low, high = (width, height) if width < height else (height, width)
     return low >= _MIN_SIDE_PT and high <= _MAX_WIDTH_PT and low <= _MAX_HEIGHT_PT \
         and high / low <= 8.0
 
