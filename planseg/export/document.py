@@ -118,6 +118,9 @@ class PageSource:
     max_pixels: int
     engine: str | None = None
     page_kind: str | None = None
+    # the page's legend where the engine read it in its own pass over the drawing (the
+    # vector reader's VectorPage.legend); None: export reads it
+    legend: PageLegend | None = None
 
 
 def export_pdf_page(source: PageSource, detections: list[Detection], config: ExportConfig,
@@ -139,18 +142,20 @@ def export_pdf_page(source: PageSource, detections: list[Detection], config: Exp
                      height_px=height_px, dpi=dpi, pixel_to_pdf=pixel_to_pdf,
                      georef=read_georef(doc, page_index), words=page_words(doc, page_index),
                      detections=detections, image=image, engine=source.engine,
-                     page_kind=source.page_kind, legend=_legend(doc, page_index, detections))
+                     page_kind=source.page_kind,
+                     legend=_legend(doc, page_index, detections, source.legend))
     result = export_page(page, config, out_dir)
     page.image = None  # the device process needs detections and transforms only
     return result
 
 
-def _legend(doc: Document, page_index: int, detections: list[Detection]) -> PageLegend | None:
-    """The page's legend where it has polygons to classify; why classes may stay empty is
-    logged once per page."""
+def _legend(doc: Document, page_index: int, detections: list[Detection],
+            known: PageLegend | None) -> PageLegend | None:
+    """The page's legend where it has polygons to classify (``known`` where the engine read
+    it already); why classes may stay empty is logged once per page."""
     if not detections:
         return None
-    legend = read_legend(doc, page_index)
+    legend = read_legend(doc, page_index) if known is None else known
     for note in legend.notes:
         log.info("%s page %d: legend: %s", doc.path.name, page_index + 1, note)
     return legend

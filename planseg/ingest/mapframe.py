@@ -73,18 +73,20 @@ def is_background(fill: Fill, frame: Polygon, config: VectorConfig) -> bool:
     return covered >= config.background_min_share * frame.area
 
 
-def page_kind(page: Any, paths: int, coverage: float, config: VectorConfig) -> PageKind:
+def page_kind(page: Any, paths: int, coverage: float, config: VectorConfig,
+              words: list[tuple] | None = None) -> PageKind:
     """"text" with at least ``config.text_min_words_per_kpt2`` words per 1000 pt² of page
     and zones covering less than ``config.text_max_coverage`` of the frame (a table counts
     as text); "blank" with no drawings, no words and no images; "map" otherwise.
 
     Word density, not word-box area: map labels are few and large (and rotated labels have
     huge boxes), a page of regulations is thousands of small words (about 2 per 1000 pt² at
-    9 pt; the maps in ../shared/realdata have 0.1-0.5)."""
-    words = len(page.get_text("words"))
-    if not words and paths == 0 and not page.get_images():
+    9 pt; the maps in ../shared/realdata have 0.1-0.5). ``words``: the page's
+    ``get_text("words")`` where the caller has it (extracting text again costs as much)."""
+    words_count = len(page.get_text("words") if words is None else words)
+    if not words_count and paths == 0 and not page.get_images():
         return "blank"
-    density = 1000.0 * words / max(abs(page.rect), 1.0)
+    density = 1000.0 * words_count / max(abs(page.rect), 1.0)
     if density >= config.text_min_words_per_kpt2 and coverage < config.text_max_coverage:
         return "text"
     return "map"

@@ -32,6 +32,9 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from planseg.ingest.documents import Document
+from planseg.ingest.legend import read_drawn_legend
+from planseg.ingest.legend_types import PageLegend
+from planseg.ingest.legend_vector import VectorShapes
 from planseg.ingest.mapframe import is_background, legend_swatches, map_frame, page_kind
 from planseg.ingest.render import page_space_to_pdf, page_transforms
 from planseg.ingest.vector_config import VectorConfig
@@ -59,6 +62,9 @@ class VectorPage:
     page_kind: str  # "map", "text" or "blank"
     paths: int  # drawings read (fills and strokes)
     fallback: str | None  # why the vector reading gave up (caller falls back to pixels)
+    # the page's legend, read from the same pass over the drawing (read_drawn_legend); None
+    # where it was not asked for, the reading gave up, or it needs the page's pixels
+    legend: PageLegend | None = None
 
 
 _ROUNDS = 4  # painter's-order cuts applied pairwise before falling back to unions
@@ -68,9 +74,11 @@ class _OverBudget(Exception):
     """The page's time budget ran out in the middle of the geometry."""
 
 
-def read_vector_page(doc: Document, page_index: int,
-                     config: VectorConfig | None = None) -> VectorPage:
-    """Read the zones of page ``page_index`` (0-based) from its vector drawing.
+def read_vector_page(doc: Document, page_index: int, config: VectorConfig | None = None,
+                     *, legend: bool = True) -> VectorPage:
+    """Read the zones of page ``page_index`` (0-based) from its vector drawing, and with
+    ``legend`` its legend in the same pass (interpreting a big map's content twice cost as
+    much again as the zones).
 
     Never raises for what is in the page: a broken content stream, a page over its budget
     (``config.max_paths``, ``config.max_seconds``) or a geometry failure gives a page without
@@ -82,7 +90,8 @@ def read_vector_page(doc: Document, page_index: int,
     to_pdf = page_space_to_pdf(doc, page_index)
     page_rect = shapely.box(0.0, 0.0, page.cropbox.width, page.cropbox.height)
     try:
-        drawing = read_drawing(page, config, deadline)
+        shapes = VectorShapes() if legend else None
+        drawing = read_drawing(page, config, deadline, also=shapes)
     except Exception as exc:  # MuPDF errors on a broken content stream
         return _given_up(page_rect, to_pdf, 0, f"drawing cannot be read ({_short(exc)})")
     if drawing.stopped is not None:
@@ -96,12 +105,15 @@ def read_vector_page(doc: Document, page_index: int,
     except shapely.errors.GEOSException as exc:
         return _given_up(frame, to_pdf, drawing.paths, f"geometry failed ({_short(exc)})")
     coverage = min(1.0, sum(z.geometry_pt.area for z in zones) / frame.area) if frame.area else 0
-    kind = page_kind(page, drawing.paths, coverage, config)
+    words = page.get_text("words")  # once, for the page kind and the legend
+    kind = page_kind(page, drawing.paths, coverage, config, words)
     if kind != "map":
         zones, coverage = [], 0.0
     zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
     zones.sort(key=_reading_order)
-    return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None)
+    return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None,
+                      None if shapes is None else read_drawn_legend(doc, page_index, shapes,
+                                                                    words))
 
 
 def zones_px(doc: Document, page_index: int, page: VectorPage,

@@ -18,6 +18,7 @@ import functools
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from planseg.ingest.legend_vector import gc_paused
 from planseg.ingest.vector_config import VectorConfig
 
 log = logging.getLogger(__name__)
@@ -61,18 +63,22 @@ class Drawing:
     stopped: str | None = None  # why reading stopped early (a budget), None if it did not
 
 
-def read_drawing(page: Any, config: VectorConfig, deadline: float) -> Drawing:
+def read_drawing(page: Any, config: VectorConfig, deadline: float,
+                 also: Callable[[dict], None] | None = None) -> Drawing:
     """Read ``page`` (a :class:`pymupdf.Page`) into a :class:`Drawing`, in painter's order.
 
     Stops keeping shapes once ``config.max_paths`` drawings were seen or ``deadline``
     (``time.perf_counter()`` value) passed, and says so in ``Drawing.stopped``; MuPDF still
     interprets the rest of the page, but nothing more is stored. Raises what MuPDF raises for
-    a broken content stream.
+    a broken content stream. ``also``: a second callback fed every item (clips and groups
+    too) in the same pass - the legend's swatch collector; it must never raise.
     """
     reader = _Reader(config, deadline)
     # a callback instead of the returned list: each path is reduced (or dropped) as it comes,
     # and it is faster. The callback must never raise: an exception inside it crashes MuPDF.
-    page.get_cdrawings(extended=True, callback=reader)
+    callback = reader if also is None else lambda item: (reader(item), also(item))
+    with gc_paused():  # the legend collector keeps every small stroke alive until the end
+        page.get_cdrawings(extended=True, callback=callback)
     return reader.drawing
 
 
