@@ -62,7 +62,7 @@ def _assert_same_legend(path: Path) -> None:
     with open_document(path) as doc:
         for index in range(doc.page_count):
             alone = read_legend(doc, index)
-            shared = read_vector_page(doc, index).legend
+            shared = read_vector_page(doc, index, legend=True).legend
             assert shared == alone, (path.name, index)
             listed = read_legend(doc, index, drawings=doc.load_page(index).get_drawings())
             assert listed == alone, (path.name, index)
@@ -73,7 +73,7 @@ def test_synth_pages_read_the_same_legend_in_one_pass(tmp_path: Path, seed: int)
     path = _synth(tmp_path, seed)
     _assert_same_legend(path)
     with open_document(path) as doc:  # the synth map pages do have a legend
-        assert any(read_vector_page(doc, i).legend.source == "vector"
+        assert any(read_vector_page(doc, i, legend=True).legend.source == "vector"
                    for i in range(doc.page_count))
 
 
@@ -83,7 +83,7 @@ def test_rotated_form_pages_read_the_same_legend_in_one_pass(tmp_path: Path,
     path = _rotated_legend_pdf(tmp_path / f"rotated-{rotate}.pdf", rotate)
     _assert_same_legend(path)
     with open_document(path) as doc:
-        legend = read_vector_page(doc, 0).legend
+        legend = read_vector_page(doc, 0, legend=True).legend
     assert [e.code for e in legend.entries] == ["RS-2", "C-1", "B2", None]
     assert [e.hatch_rgb is not None for e in legend.entries] == [False, True, False, False]
 
@@ -104,7 +104,7 @@ def test_a_page_needing_pixels_leaves_the_legend_to_the_raster_reader(tmp_path: 
     with pymupdf.open(source) as pdf:
         pdf[0].get_pixmap(dpi=100).save(png)
     with open_document(png) as doc:
-        assert read_vector_page(doc, 0).legend is None  # no drawing: the pass cannot say
+        assert read_vector_page(doc, 0, legend=True).legend is None  # no drawing: cannot say
         assert read_legend(doc, 0).source in ("raster", "raster-text")
 
 
@@ -112,7 +112,7 @@ def test_export_classes_are_the_same_with_the_engine_legend(tmp_path: Path) -> N
     path = _synth(tmp_path, 7)
     with open_document(path) as doc:
         index = next(i for i in range(doc.page_count) if read_vector_page(doc, i).zones)
-        page = read_vector_page(doc, index)
+        page = read_vector_page(doc, index, legend=True)
         detections = vector_plan(doc, index, page, 30.0).detections
     config = ExportConfig(previews=False)
     properties = []
@@ -131,5 +131,6 @@ def test_export_classes_are_the_same_with_the_engine_legend(tmp_path: Path) -> N
                                   "de_plochingen_bplan.pdf"])
 def test_real_maps_read_the_same_legend_in_one_pass(name: str) -> None:
     with open_document(REALDATA / name) as doc:
-        shared = read_vector_page(doc, 0).legend
+        shared = read_vector_page(doc, 0, legend=True).legend
         assert shared == read_legend(doc, 0) and shared.source == "vector"
+        assert read_vector_page(doc, 0).legend is None  # not asked for: not read

@@ -75,10 +75,10 @@ class _OverBudget(Exception):
 
 
 def read_vector_page(doc: Document, page_index: int, config: VectorConfig | None = None,
-                     *, legend: bool = True) -> VectorPage:
+                     *, legend: bool = False) -> VectorPage:
     """Read the zones of page ``page_index`` (0-based) from its vector drawing, and with
-    ``legend`` its legend in the same pass (interpreting a big map's content twice cost as
-    much again as the zones).
+    ``legend`` its legend in the same pass (``VectorPage.legend``; a caller that exports
+    classes asks for it instead of reading the page again with ``read_legend``).
 
     Never raises for what is in the page: a broken content stream, a page over its budget
     (``config.max_paths``, ``config.max_seconds``) or a geometry failure gives a page without

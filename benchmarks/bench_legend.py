@@ -1,0 +1,138 @@
+"""Legend reading and class assignment: what they add to a vector page's time (issue 17's
+target: under 10 %).
+
+A vector page's time is what ``planseg segment --engine vector`` spends on it: the engine's
+:func:`~planseg.ingest.vector.read_vector_page` plus the export worker's
+:func:`~planseg.export.document.export_pdf_page` (words, georeferencing, polygons, classes).
+Three ways are timed on the same page, in the same process, alternating, after a warm-up
+round (imports and first calls paid once, as in a long-lived worker):
+
+- ``base``: no legend at all - the reader without its legend (``legend=False``) and an export
+  handed an empty legend (every polygon unclassified, no colour matching);
+- ``shared``: the reader reads the legend in its own pass over the drawing
+  (``VectorPage.legend``) and export assigns the classes from it;
+- ``alone``: the reader without its legend and export reading the legend itself
+  (:func:`~planseg.ingest.legend.read_legend`: a second pass over the page's content).
+
+``share`` = (way - base) / base, medians of ``--repeats`` rounds, wall and CPU (process) time.
+Each page runs in a fresh process. Pages: the vector maps in ../shared/realdata/planning and
+the map pages of ``planseg synth`` documents (seed 7, ``--synth-docs``).
+
+Run: ``.venv/bin/python benchmarks/bench_legend.py [--repeats 7] [--synth-docs 4]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PLANNING = REPO.parent / "shared" / "realdata" / "planning"
+VECTOR_MAPS = ("us_vt_newport_zoning.pdf", "us_vt_brattleboro_zoning.pdf",
+               "us_vt_weston_zoning.pdf", "us_vt_strafford_zoning.pdf", "de_plochingen_bplan.pdf")
+DPI = 150.0  # segment's default
+TARGET = 0.10
+
+
+def measure(path: Path, page_index: int, repeats: int) -> dict:
+    """Time the three ways on one page in this process; medians in seconds."""
+    from planseg.export.config import ExportConfig
+    from planseg.export.document import PageSource, export_pdf_page
+    from planseg.infer.engines.vector import vector_plan
+    from planseg.ingest.documents import cached_document
+    from planseg.ingest.legend import read_legend
+    from planseg.ingest.legend_types import PageLegend
+    from planseg.ingest.vector import read_vector_page
+
+    config = ExportConfig(previews=False)
+    doc = cached_document(path)
+
+    def one_page(way: str) -> tuple[PageLegend | None, int]:
+        page = read_vector_page(doc, page_index, legend=way == "shared")
+        detections = vector_plan(doc, page_index, page, DPI).detections
+        legend = {"base": PageLegend(), "shared": page.legend, "alone": None}[way]
+        source = PageSource(path, path.name, page_index, DPI, 10**9, "vector", page.page_kind,
+                            legend)
+        with tempfile.TemporaryDirectory() as out:
+            features = export_pdf_page(source, detections, config, Path(out)).features
+        return page.legend, sum(f.properties["class_code"] is not None
+                                or f.properties["class_label"] is not None for f in features)
+
+    ways = ("base", "shared", "alone")
+    classified = {way: one_page(way)[1] for way in ways}  # warm-up round
+    wall: dict[str, list[float]] = {way: [] for way in ways}
+    cpu: dict[str, list[float]] = {way: [] for way in ways}
+    for round_index in range(repeats):
+        for way in ways[round_index % 3:] + ways[:round_index % 3]:  # rotate the order
+            started, started_cpu = time.perf_counter(), time.process_time()
+            one_page(way)
+            wall[way].append(time.perf_counter() - started)
+            cpu[way].append(time.process_time() - started_cpu)
+    shared_legend = read_vector_page(doc, page_index).legend
+    return {"wall": {w: statistics.median(t) for w, t in wall.items()},
+            "cpu": {w: statistics.median(t) for w, t in cpu.items()},
+            "entries": len(shared_legend.entries) if shared_legend else None,
+            "same_legend": shared_legend == read_legend(doc, page_index),
+            "classified": classified, "zones": len(read_vector_page(doc, page_index).zones)}
+
+
+def in_fresh_process(path: Path, page_index: int, repeats: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", str(path), str(page_index),
+                          "--repeats", str(repeats)], capture_output=True, text=True,
+                         check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def synth_pages(folder: Path, docs: int) -> list[tuple[str, Path, int]]:
+    """The map pages (pages with filled drawings) of ``docs`` synth documents, seed 7."""
+    import pymupdf
+
+    from planseg.synth import generate
+
+    summary = generate(folder / "synth", docs=docs, seed=7, dpi=100)
+    pages = []
+    for pdf in summary.pdfs:
+        with pymupdf.open(pdf) as doc:
+            pages += [(f"synth {pdf.stem} p{i + 1}", pdf, i) for i, page in enumerate(doc)
+                      if any(d.get("fill") is not None for d in page.get_cdrawings())]
+    return pages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--synth-docs", type=int, default=4)
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(Path(args.one[0]), int(args.one[1]), args.repeats)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = [(name, PLANNING / name, 0) for name in VECTOR_MAPS if (PLANNING / name).is_file()]
+        pages += synth_pages(Path(tmp), args.synth_docs)
+        print("| page | zones | legend entries | classified | base s | shared s | share "
+              "(wall) | share (CPU) | alone s | alone share (wall) | same legend |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+        worst = 0.0
+        for label, path, page_index in pages:
+            r = in_fresh_process(path, page_index, args.repeats)
+            wall, cpu = r["wall"], r["cpu"]
+            share = wall["shared"] / wall["base"] - 1
+            share_cpu = cpu["shared"] / cpu["base"] - 1
+            alone = wall["alone"] / wall["base"] - 1
+            worst = max(worst, share_cpu)
+            print(f"| {label} | {r['zones']} | {r['entries']} | {r['classified']['shared']} | "
+                  f"{wall['base']:.3f} | {wall['shared']:.3f} | {share:+.1%} | "
+                  f"{share_cpu:+.1%} | {wall['alone']:.3f} | {alone:+.1%} | "
+                  f"{r['same_legend']} |", flush=True)
+    print(f"worst CPU share with the shared pass: {worst:+.1%} (target < {TARGET:.0%})")
+
+
+if __name__ == "__main__":
+    main()
