@@ -15,6 +15,8 @@ page, pixel (col, row), y down); swatch boxes are returned in the displayed page
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 import pymupdf
@@ -53,7 +55,8 @@ def raster_swatches(doc: Document, page_index: int) -> list[Swatch]:
         colours = dominant_colours(image[box[1]:box[3], box[0]:box[2]], paper)
         if colours is not None and stands_alone(image, box, colours[0], paper, dpi):
             colours_of[box] = colours
-    kept = resolve_nesting(list(colours_of))
+    kept = resolve_nesting(list(colours_of), lambda a, b: np.linalg.norm(
+        np.subtract(colours_of[a][0], colours_of[b][0])) < _SAME_COLOUR)
     return [Swatch(tuple(v * scale for v in box), *colours_of[box])
             for box in kept if not _label_glyph(box, kept)]
 
@@ -90,11 +93,15 @@ def rectangles_px(ink: np.ndarray, scale: float) -> list[BoxPx]:
     return boxes
 
 
-def resolve_nesting(boxes: list[BoxPx]) -> list[BoxPx]:
+def resolve_nesting(boxes: list[BoxPx],
+                    same_colour: Callable[[BoxPx, BoxPx], bool] | None = None,
+                    ) -> list[BoxPx]:
     """One box per swatch from boxes found at several thresholds, smallest first:
 
     - a box around one that fills most of it (>= 60 %) is the same swatch (its outline's
-      outer edge, or a lower threshold): the inner one stays;
+      outer edge, or a lower threshold): the outer one stays where ``same_colour(outer,
+      inner)`` says they agree (a faint swatch shrinks at a higher threshold), else the
+      inner one (the outer one took in something else);
     - a box around two or more that together fill half of it is a merged column: they stay;
     - a box around only small ones is a swatch with a code or hatch pieces in it: it stays
       and they go.
@@ -104,7 +111,10 @@ def resolve_nesting(boxes: list[BoxPx]) -> list[BoxPx]:
         inside = [k for k in kept if _contains(box, k)]
         if inside:
             areas = [_area(k) for k in inside]
+            biggest = inside[int(np.argmax(areas))]
             if max(areas) >= 0.6 * _area(box):
+                if len(inside) == 1 and same_colour is not None and same_colour(box, biggest):
+                    kept[kept.index(biggest)] = box
                 continue
             if len(inside) >= 2 and sum(areas) >= 0.5 * _area(box):
                 continue
@@ -151,12 +161,12 @@ def _side_strip_median(image: np.ndarray, box: BoxPx, side: int, near: int,
 
 
 def _label_glyph(box: BoxPx, boxes: list[BoxPx]) -> bool:
-    """``box`` starts just right of a taller box and lies within its rows: the first
-    letters of that swatch's label (a blurred code such as "R2" outlines as a small box)."""
+    """``box`` starts just right of a box 1.25-3 times as tall and lies within its rows: the
+    first letters of that swatch's label (a blurred code such as "R2" outlines as a small box)."""
     x0, y0, _, y1 = box
     for _, oy0, ox1, oy1 in boxes:
         tall = oy1 - oy0
-        if (y1 - y0) < 0.8 * tall and oy0 - 1 <= y0 and y1 <= oy1 + 1 \
+        if 0.3 * tall <= (y1 - y0) < 0.8 * tall and oy0 - 1 <= y0 and y1 <= oy1 + 1 \
                 and ox1 <= x0 <= ox1 + tall:
             return True
     return False
@@ -182,24 +192,47 @@ def dominant_colours(patch: np.ndarray, paper: np.ndarray,
     swatch. A hatch is a second colour, far from the fill, on a good share of the pixels."""
     h, w = patch.shape[:2]
     dy, dx = max(1, int(0.25 * h)), max(1, int(0.15 * w))
-    inner = patch[dy:h - dy, dx:w - dx].reshape(-1, 3).astype(np.float32)
+    inner_2d = patch[dy:h - dy, dx:w - dx].astype(np.float32)
+    inner = inner_2d.reshape(-1, 3)
     if len(inner) < 4:
         return None
     fill, share = _mode(inner)
-    others = inner[np.linalg.norm(inner - fill, axis=1) >= 30]
+    off = np.linalg.norm(inner - fill, axis=1) >= 30
+    others = inner[off]
     second = _mode(others)[1] * len(others) / len(inner) if len(others) >= 4 else 0.0
-    if share < 0.3 or second > 0.8 * share:
-        return None
+    if share < 0.3 or (second > 0.8 * share and _pieces(off.reshape(inner_2d.shape[:2])) < 3):
+        return None  # no colour dominates, and the other is no hatch but a block of its own
     band = np.concatenate([patch[dy:2 * dy + 1, dx:w - dx], patch[h - 2 * dy - 1:h - dy,
                                                                   dx:w - dx]]).reshape(-1, 3)
     band_other = np.linalg.norm(band.astype(np.float32) - fill, axis=1) >= 30
     hatch = None  # blur and noise give a few off pixels: a hatch is many, and far off
-    if len(others) >= 0.12 * len(inner) and band_other.mean() >= 0.10:
+    mixed = _mixed_ends(inner, fill) if share < 0.75 else None
+    if mixed is not None:
+        fill, line = mixed
+        hatch = _rgb8(line)
+    elif len(others) >= 0.12 * len(inner) and band_other.mean() >= 0.10:
         median = np.median(others, axis=0)
         if np.linalg.norm(median - fill) >= 45:
             hatch = _rgb8(median)
             fill = _unmixed_fill(inner, fill, median)
     return _rgb8(fill), hatch
+
+
+def _mixed_ends(pixels: np.ndarray, mode: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(fill, line colour) of a swatch whose colours run from one to the other (a hatch
+    2-3 pt apart, blurred: few pixels are pure either way), or None when they do not spread
+    beyond scan noise. The ends are the outer tenths along the colours' main axis; the fill
+    is the end nearer the mode."""
+    centred = pixels - pixels.mean(axis=0)
+    axis = np.linalg.svd(centred[::max(1, len(centred) // 400)], full_matrices=False)[2][0]
+    along = centred @ axis
+    low, high = np.quantile(along, [0.1, 0.9])
+    if high - low < 45:
+        return None
+    ends = pixels[along >= high].mean(axis=0), pixels[along <= low].mean(axis=0)
+    if np.linalg.norm(ends[0] - mode) > np.linalg.norm(ends[1] - mode):
+        ends = ends[::-1]
+    return ends
 
 
 def _unmixed_fill(pixels: np.ndarray, fill: np.ndarray, hatch: np.ndarray) -> np.ndarray:
@@ -209,6 +242,11 @@ def _unmixed_fill(pixels: np.ndarray, fill: np.ndarray, hatch: np.ndarray) -> np
     candidates = pixels[np.linalg.norm(pixels - fill, axis=1) < 2 * _MODE_RADIUS]
     away = np.linalg.norm(candidates - hatch, axis=1)
     return candidates[away >= np.quantile(away, 0.75)].mean(axis=0)
+
+
+def _pieces(mask: np.ndarray) -> int:
+    """Connected pieces (8-connected) of a HxW bool mask: the lines of a hatch are several."""
+    return cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)[0] - 1
 
 
 def _mode(pixels: np.ndarray) -> tuple[np.ndarray, float]:
