@@ -7,6 +7,8 @@ over them. Frames: MuPDF's unrotated page (points, y down) in, the displayed pag
 from __future__ import annotations
 
 import gc
+import marshal
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -34,11 +36,17 @@ class VectorShapes:
 
     def __init__(self, drawings: Iterable[dict] = ()) -> None:
         self._found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
-        self.strokes: list[tuple[int, tuple, Box, list]] = []  # colours converted when used
         self._seqno = 0  # painter's position among paths (clips and groups not counted)
-        self._stroke_rects: np.ndarray | None = None
+        # the small strokes, compact (see _stroke): boxes, 4 floats each, and one record each
+        self._stroke_boxes = array("d")
+        self._stroke_records: list[bytes | tuple] = []
+        self._stroke_rects: np.ndarray | None = None  # the boxes as (N, 4), for hatch()
+        self._colours: dict[tuple, RGB8] = {}
         self.failed: Exception | None = None  # why a path fed as a callback was not read
         for path in drawings:
+            rect = path["rect"]
+            if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
+                path = {**path, "rect": (rect.x0, rect.y0, rect.x1, rect.y1)}
             self._take(path)
 
     def __call__(self, item: dict) -> None:
@@ -50,19 +58,22 @@ class VectorShapes:
                 self.failed = exc
 
     def _take(self, path: dict) -> None:
-        """Take the next path in painter's order. Most paths of a map are line work: they
-        are rejected by size with a few comparisons (this runs for every path of a page)."""
+        """Take the next path in painter's order. This runs for every path of a page, most of
+        them line work: a small stroke is stored compactly, and most paths are too thin or
+        too long for a swatch (rejected with two comparisons)."""
         kind = path.get("type") or ""
         if kind == "clip" or kind == "group":
             return
         seqno = self._seqno
         self._seqno = seqno + 1
         rect = path["rect"]
-        if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
-            rect = (rect.x0, rect.y0, rect.x1, rect.y1)
-        width, height = rect[2] - rect[0], rect[3] - rect[1]
+        x0, y0, x1, y1 = rect
+        width, height = x1 - x0, y1 - y0
         if "s" in kind and width < 400 and height < 400:
-            self.strokes.append((seqno, path.get("color"), rect, path["items"]))
+            self._stroke_boxes.extend(rect)
+            self._stroke_records.append(_stroke(seqno, path))
+        if width < _MIN_SIDE_PT or height < _MIN_SIDE_PT:
+            return
         if not _swatch_sized(width, height):
             return
         items = path["items"]
@@ -85,30 +96,43 @@ class VectorShapes:
         return [Swatch(transform_box(to_display, rect), PAPER_RGB if rgb is None else rgb,
                        None, ref) for ref, (_, rect, rgb) in enumerate(self._found.values())]
 
+    def _colour(self, raw: tuple) -> RGB8:
+        """:func:`_rgb8`, once per colour of the page (a hatch has hundreds of strokes)."""
+        try:
+            return self._colours[raw]
+        except KeyError:
+            colour = self._colours[raw] = _rgb8(raw)
+            return colour
+
     def hatch(self, ref: int) -> RGB8 | None:
         """The colour of the lines hatching shape ``ref``: drawn over it (after its fill),
         mostly inside it, crossing it at least once; the longest-running colour."""
         seqno, rect, rgb = self.shapes[ref]  # a few labelled swatches: the list is short
         x0, y0, x1, y1 = rect
         if self._stroke_rects is None:  # built once, for the few swatches that have a label
-            self._stroke_rects = np.array([s[2] for s in self.strokes]).reshape(-1, 4)
+            self._stroke_rects = np.array(self._stroke_boxes, dtype=np.float64).reshape(-1, 4)
         rects = self._stroke_rects
         near = np.flatnonzero((rects[:, 0] < x1) & (rects[:, 2] > x0) & (rects[:, 1] < y1)
                               & (rects[:, 3] > y0))
-        runs: dict[RGB8, float] = {}
-        for i in near:
-            stroke_seqno, raw_colour, srect, items = self.strokes[i]
+        segments = []  # (colour, start, end) of the lines and curves that may hatch it
+        for i in near.tolist():
+            record = self._stroke_records[i]
+            stroke_seqno, raw_colour, items = \
+                marshal.loads(record) if isinstance(record, bytes) else record
             if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
                 continue  # no stroke colour, or under the fill: hidden
-            colour = _rgb8(raw_colour)
-            if _is_box(items) and max(abs(a - b) for a, b in zip(srect, rect, strict=True)) < 1.5:
+            colour = self._colour(raw_colour)
+            if _is_box(items) and max(abs(a - b) for a, b in
+                                      zip(rects[i].tolist(), rect, strict=True)) < 1.5:
                 continue  # the swatch's own outline
-            for item in items:
-                if item[0] in ("l", "c"):
-                    inside = _clipped_length(item[1], item[-1], rect)
-                    total = float(np.hypot(item[-1][0] - item[1][0], item[-1][1] - item[1][1]))
-                    if inside > 0.4 * total:  # mostly inside: not a neighbour's clipped hatch
-                        runs[colour] = runs.get(colour, 0.0) + inside
+            segments += [(colour, item[1], item[-1]) for item in items if item[0] in ("l", "c")]
+        ends = np.array([(p[0], p[1], q[0], q[1]) for _, p, q in segments],
+                        dtype=np.float64).reshape(-1, 4)
+        inside, total = _clipped_lengths(ends, rect)
+        runs: dict[RGB8, float] = {}
+        for i in np.flatnonzero(inside > 0.4 * total).tolist():  # mostly inside: not a
+            colour = segments[i][0]  # neighbour's clipped hatch; summed in painter's order
+            runs[colour] = runs.get(colour, 0.0) + float(inside[i])
         if not runs:
             return None
         colour, run = max(runs.items(), key=lambda kv: kv[1])
@@ -130,8 +154,8 @@ def collect_shapes(page: Any) -> VectorShapes:
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """The cyclic garbage collector off for a pass over a page's drawing. MuPDF's path dicts
-    hold no cycles (reference counting frees them), but with the small strokes kept for the
-    hatch lookup the collector rescans them again and again: +60 % on Newport's 25,000."""
+    hold no cycles (reference counting frees them); the collector would only scan them, and
+    the zone reader's shapes, again and again."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -139,6 +163,19 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _stroke(seqno: int, path: dict) -> bytes | tuple:
+    """(seqno, colour, items) of a stroke as one ``marshal`` string, exact (floats as their
+    bytes): keeping each small stroke's items as Python objects to the end of the pass (25,000
+    on Newport's map) made MuPDF's every later allocation land in fresh memory and cost more
+    than the rest of the legend (+60 ms against +20 stored like this). Paths ``marshal``
+    cannot write (``get_drawings``' Points) are kept as they are."""
+    record = (seqno, path.get("color"), path["items"])
+    try:
+        return marshal.dumps(record)
+    except ValueError:
+        return record
 
 
 def _key(rect: Box) -> tuple[int, ...]:
@@ -166,10 +203,10 @@ def _boxy(items: list, rect: Box) -> bool:
 
 def _is_box(items: list) -> bool:
     """A rectangle outline: one re/qu item, or 3-4 joined axis-parallel lines (not a hatch)."""
-    kinds = [item[0] for item in items]
-    if kinds in (["re"], ["qu"]):
-        return True
-    if kinds not in (["l"] * 3, ["l"] * 4):
+    count = len(items)
+    if count == 1:  # most swatch-sized line work: one segment
+        return items[0][0] in ("re", "qu")
+    if (count != 3 and count != 4) or any(item[0] != "l" for item in items):
         return False
     joined = all(abs(a[2][0] - b[1][0]) < 0.1 and abs(a[2][1] - b[1][1]) < 0.1
                  for a, b in zip(items, items[1:], strict=False))
@@ -177,8 +214,34 @@ def _is_box(items: list) -> bool:
     return joined and straight
 
 
-def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box) -> float:
-    """Length of segment p-q inside ``box`` (Liang-Barsky clipping)."""
+def _clipped_lengths(ends: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths inside ``box`` and whole lengths, each (N,), of the segments ``ends`` ((N, 4)
+    x0 y0 x1 y1): Liang-Barsky clipping for all at once, the same float operations as
+    :func:`_clipped_length` (which takes over where a coordinate is not finite)."""
+    px, py, qx, qy = ends.T
+    dx, dy = qx - px, qy - py
+    # np.hypot, as it always was: math.hypot can differ in the last bit, and a hatch colour
+    # on its threshold must not change
+    total = np.hypot(dx, dy)
+    if not np.isfinite(ends).all():
+        return np.array([_clipped_length((a, b), (c, d), box, t) for (a, b, c, d), t
+                         in zip(ends.tolist(), total.tolist(), strict=True)]), total
+    t0, t1 = np.zeros(len(ends)), np.ones(len(ends))
+    out = np.zeros(len(ends), dtype=bool)  # wholly outside
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for denom, num in ((-dx, px - box[0]), (dx, box[2] - px), (-dy, py - box[1]),
+                           (dy, box[3] - py)):
+            out |= (denom == 0) & (num < 0)
+            t = num / denom
+            t0 = np.where(denom < 0, np.maximum(t0, t), t0)
+            t1 = np.where(denom > 0, np.minimum(t1, t), t1)
+    out |= t0 > t1  # t0 only grows and t1 only shrinks: as the early return below
+    return np.where(out, 0.0, (t1 - t0) * total), total
+
+
+def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box,
+                    length: float) -> float:
+    """Length of segment p-q (``length`` long) inside ``box`` (Liang-Barsky clipping)."""
     (px, py), (qx, qy) = p, q
     dx, dy = qx - px, qy - py
     t0, t1 = 0.0, 1.0
@@ -195,7 +258,7 @@ def _clipped_length(p: tuple[float, float], q: tuple[float, float], box: Box) ->
             t1 = min(t1, t)
         if t0 > t1:
             return 0.0
-    return (t1 - t0) * float(np.hypot(dx, dy))
+    return (t1 - t0) * length
 
 
 def overlaps(a, b) -> bool:

@@ -77,7 +77,7 @@ def read_drawing(page: Any, config: VectorConfig, deadline: float,
     # a callback instead of the returned list: each path is reduced (or dropped) as it comes,
     # and it is faster. The callback must never raise: an exception inside it crashes MuPDF.
     callback = reader if also is None else lambda item: (reader(item), also(item))
-    with gc_paused():  # the legend collector keeps every small stroke alive until the end
+    with gc_paused():  # nothing read here holds a cycle; see gc_paused
         page.get_cdrawings(extended=True, callback=callback)
     return reader.drawing
 
