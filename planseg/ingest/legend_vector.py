@@ -217,13 +217,14 @@ def _is_box(items: list) -> bool:
 def _clipped_lengths(ends: np.ndarray, box: Box) -> tuple[np.ndarray, np.ndarray]:
     """Lengths inside ``box`` and whole lengths, each (N,), of the segments ``ends`` ((N, 4)
     x0 y0 x1 y1): Liang-Barsky clipping for all at once, the same float operations as
-    :func:`_clipped_length` (which takes over where a coordinate is not finite)."""
+    :func:`_clipped_length` (which takes over for a few segments, and where a coordinate is
+    not finite)."""
     px, py, qx, qy = ends.T
     dx, dy = qx - px, qy - py
     # np.hypot, as it always was: math.hypot can differ in the last bit, and a hatch colour
     # on its threshold must not change
     total = np.hypot(dx, dy)
-    if not np.isfinite(ends).all():
+    if len(ends) < 48 or not np.isfinite(ends).all():  # a small swatch: numpy per call costs more
         return np.array([_clipped_length((a, b), (c, d), box, t) for (a, b, c, d), t
                          in zip(ends.tolist(), total.tolist(), strict=True)]), total
     t0, t1 = np.zeros(len(ends)), np.ones(len(ends))
