@@ -7,6 +7,7 @@ entries. Frame: the displayed page (points, top-left origin, y down, after /Rota
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -128,32 +129,42 @@ class LinesBeside:
         self.tops = line_boxes[self.order, 1]
         self.reach = float(heights.max()) + 1.0 if len(heights) else 1.0  # 1 pt to spare
 
-    def __call__(self, box: Box) -> np.ndarray | None:
+    def __call__(self, box: Box) -> list[int] | None:
         if not self.usable:
             return None
         first, end = np.searchsorted(self.tops, (box[1] - self.reach, box[3] + 1.0),
                                      side="left")
-        return np.sort(self.order[first:end])
+        return sorted(self.order[first:end].tolist())
 
 
-def label_of(box: Box, lines: list[TextLine], line_boxes: np.ndarray,
-             ) -> tuple[str | None, str | None, float]:
+def label_of(box: Box, lines: list[TextLine]) -> tuple[str | None, str | None, float]:
     """(code, name, x0 of the label) written beside a swatch: the label starting just right
-    of it (continuation lines below it joined), else a code inside it or just left of it."""
+    of it (continuation lines below it joined), else a code inside it or just left of it.
+
+    Plain Python over the few ``lines`` near the box (:class:`LinesBeside`): a dozen numpy
+    calls per swatch were most of assembling a small page's legend. The arithmetic is the
+    float64 arithmetic the numpy version did, NaN included (:func:`_min`, :func:`_max`)."""
     x0, y0, x1, y1 = box
     height = y1 - y0
-    lx0, ly0, lx1, ly1 = line_boxes.T
-    overlap = np.minimum(ly1, y1) - np.maximum(ly0, y0)
-    beside = overlap >= 0.4 * np.minimum(ly1 - ly0, height)
-    right = np.flatnonzero(beside & (lx0 >= x1 - 1) & (lx0 <= x1 + max(1.5 * height, 10.0)))
-    code, label, label_x = None, None, np.nan
-    if right.size:
-        label_x = float(lx0[right].min())
-        column = sorted((i for i in right if lx0[i] - label_x <= 3.0), key=lambda i: ly0[i])
+    reach = max(1.5 * height, 10.0)
+    right, inside, left = [], [], []
+    for i, line in enumerate(lines):
+        lx0, ly0, lx1, ly1 = line.box
+        overlap = _min(ly1, y1) - _max(ly0, y0)
+        beside = overlap >= 0.4 * _min(ly1 - ly0, height)
+        if beside and lx0 >= x1 - 1 and lx0 <= x1 + reach:
+            right.append(i)
+        cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
+        if x0 < cx and cx < x1 and y0 < cy and cy < y1:
+            inside.append(i)
+        if beside and lx1 <= x0 + 1 and lx1 >= x0 - reach:
+            left.append(i)
+    code, label, label_x = None, None, math.nan
+    if right:
+        label_x = min(lines[i].box[0] for i in right)
+        column = sorted((i for i in right if lines[i].box[0] - label_x <= 3.0),
+                        key=lambda i: lines[i].box[1])
         code, label = split_code(" ".join(lines[i].text for i in column))
-    cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
-    inside = np.flatnonzero((x0 < cx) & (cx < x1) & (y0 < cy) & (cy < y1))
-    left = np.flatnonzero(beside & (lx1 <= x0 + 1) & (lx1 >= x0 - max(1.5 * height, 10.0)))
     for side in (inside, left[-1:]):
         text = " ".join(lines[i].text for i in side)
         if code is None and len(text) <= 8 and _SIDE_CODE_RE.match(text.replace(" ", "")):
@@ -161,3 +172,13 @@ def label_of(box: Box, lines: list[TextLine], line_boxes: np.ndarray,
     if label is not None and "\ufffd" in label:
         label = None  # unreadable text (a font without a Unicode map)
     return code, label, label_x
+
+
+def _min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is NaN (``min`` would depend on order)."""
+    return a if a <= b or a != a else b
+
+
+def _max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN if either is NaN."""
+    return a if a >= b or a != a else b
