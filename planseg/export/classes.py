@@ -61,13 +61,28 @@ def delta_e_matrix(colours_rgb: Sequence[Sequence[int] | None],
 def text_codes(text: str | None, entries: Sequence[LegendEntry]) -> set[str]:
     """Legend codes that appear in ``text`` as whole tokens (a code of several words as
     consecutive tokens); case-sensitive, so the article "a" is not the code "A"."""
-    tokens = [t.strip(_WRAP) for t in (text or "").split()]
-    found = set()
-    for code in {e.code for e in entries if e.code}:
-        parts = code.split()
-        if any(tokens[i:i + len(parts)] == parts for i in range(len(tokens) - len(parts) + 1)):
-            found.add(code)
-    return found
+    return _CodeFinder(entries)(text)
+
+
+class _CodeFinder:
+    """:func:`text_codes` for one legend and many texts: each code split into its words once,
+    one-word codes (nearly all) found by set membership instead of a scan of the tokens."""
+
+    def __init__(self, entries: Sequence[LegendEntry]) -> None:
+        self.parts = [(code, code.split()) for code in {e.code for e in entries if e.code}]
+
+    def __call__(self, text: str | None) -> set[str]:
+        tokens = [t.strip(_WRAP) for t in (text or "").split()]
+        words = set(tokens)
+        found = set()
+        for code, parts in self.parts:
+            if len(parts) == 1:
+                if parts[0] in words:
+                    found.add(code)
+            elif any(tokens[i:i + len(parts)] == parts
+                     for i in range(len(tokens) - len(parts) + 1)):
+                found.add(code)  # several words (or none: a blank code is in every text)
+        return found
 
 
 def assign_class(fill_rgb: Sequence[int] | None, text: str | None,
@@ -108,8 +123,21 @@ def assign_classes(fills_rgb: Sequence[Sequence[int] | None], texts: Sequence[st
         return [unclassified() for _ in fills_rgb]
     distances = delta_e_matrix(list(fills_rgb), [e.rgb for e in entries])
     limit = max_delta_e(legend, config)
-    return [_decide(entries, row, text_codes(text, entries), limit, config)
-            for row, text in zip(distances, texts, strict=True)]
+    codes_in = _CodeFinder(entries)
+    decided: dict[tuple[bytes, frozenset[str]], dict[str, Any]] = {}
+    out = []
+    for row, text in zip(distances, texts, strict=True):
+        # polygons of one colour share their distances (and mostly their codes): the rules
+        # run once per (distances, codes) met; each polygon gets its own copy
+        codes = frozenset(codes_in(text))
+        key = (row.tobytes(), codes)
+        if key not in decided:
+            decided[key] = _decide(entries, row, set(codes), limit, config)
+        properties = dict(decided[key])
+        if properties["class_rgb"] is not None:
+            properties["class_rgb"] = list(properties["class_rgb"])
+        out.append(properties)
+    return out
 
 
 def max_delta_e(legend: PageLegend, config: ExportConfig) -> float:
