@@ -29,10 +29,10 @@ class VectorShapes:
 
     Built from a list (``VectorShapes(page.get_cdrawings())``) or fed one path at a time as a
     ``get_cdrawings(extended=True, callback=...)`` callback (``VectorShapes()`` then
-    ``shapes(item)`` per item; clip and group items are skipped), so the vector zone reader's
-    one pass over a page's content serves the legend too. Both give the same shapes. As a
-    callback it never raises (an exception inside a MuPDF callback crashes MuPDF): a path it
-    cannot read sets ``failed`` and the shapes are not to be used."""
+    ``shapes(item)`` or :meth:`take` per item; clip and group items are skipped), so the
+    vector zone reader's one pass over a page's content serves the legend too. Both give the
+    same shapes. As a callback it never raises (an exception inside a MuPDF callback crashes
+    MuPDF): a path it cannot read sets ``failed`` and the shapes are not to be used."""
 
     def __init__(self, drawings: Iterable[dict] = ()) -> None:
         self._found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
@@ -50,20 +50,33 @@ class VectorShapes:
             self._take(path)
 
     def __call__(self, item: dict) -> None:
-        """The ``get_cdrawings`` callback: :meth:`_take` that never raises."""
+        """The ``get_cdrawings`` callback: :meth:`take` for every item."""
+        self.take(item)
+
+    def _take(self, path: dict) -> None:
+        kind = path.get("type") or ""
+        if kind != "clip" and kind != "group":
+            self._path(path, kind)
+
+    def take(self, path: dict, kind: str | None = None) -> None:
+        """Take the next item in painter's order (clips and groups are skipped; ``kind``:
+        its "type" where the caller has read it, never a clip or group). Never raises: an item
+        it cannot read sets ``failed``. The vector zone reader calls this from its own
+        callback (one call per path, not a second callback with its own dict lookups)."""
         if self.failed is None:
             try:
-                self._take(item)
+                if kind is None:
+                    kind = path.get("type")
+                    if kind == "clip" or kind == "group":
+                        return
+                self._path(path, kind or "")
             except Exception as exc:
                 self.failed = exc
 
-    def _take(self, path: dict) -> None:
-        """Take the next path in painter's order. This runs for every path of a page, most of
-        them line work: a small stroke is stored compactly, and most paths are too thin or
-        too long for a swatch (rejected with two comparisons)."""
-        kind = path.get("type") or ""
-        if kind == "clip" or kind == "group":
-            return
+    def _path(self, path: dict, kind: str) -> None:
+        """This runs for every path of a page, most of them line work: a small stroke is
+        stored compactly, and most paths are too thin or too long for a swatch (rejected with
+        two comparisons)."""
         seqno = self._seqno
         self._seqno = seqno + 1
         rect = path["rect"]

@@ -91,7 +91,7 @@ def read_vector_page(doc: Document, page_index: int, config: VectorConfig | None
     page_rect = shapely.box(0.0, 0.0, page.cropbox.width, page.cropbox.height)
     try:
         shapes = VectorShapes() if legend else None
-        drawing = read_drawing(page, config, deadline, also=shapes)
+        drawing = read_drawing(page, config, deadline, shapes)
     except Exception as exc:  # MuPDF errors on a broken content stream
         return _given_up(page_rect, to_pdf, 0, f"drawing cannot be read ({_short(exc)})")
     if drawing.stopped is not None:
