@@ -38,6 +38,7 @@ import pymupdf
 from planseg.errors import InputError
 from planseg.ingest.documents import Document
 from planseg.ingest.legend_lines import (
+    FEW_LINES,
     LinesBeside,
     TextLine,
     has_label,
@@ -157,8 +158,9 @@ def assemble(swatches: list[Swatch], lines: list[TextLine], *, with_text: bool,
             continue  # the test label_of would make, for all swatches at once
         if with_text:
             near = beside(swatch.box)
-            code, label, x = label_of(swatch.box, lines if near is None else
-                                      [lines[i] for i in near])
+            code, label, x = label_of(swatch.box, lines, line_boxes) if near is None else \
+                label_of(swatch.box, [lines[i] for i in near],
+                         line_boxes[near] if len(near) > FEW_LINES else None)
         else:
             code, label, x = None, None, np.nan
         if with_text and np.isnan(x):

@@ -24,6 +24,7 @@ _SEP_RE = re.compile(r"^(?P<code>[A-Za-z]{1,6}\s?-?[0-9]{1,3}[A-Za-z]?|" + _CODE
                      r")(?:\s+[-\u2013\u2014]\s+|\s*[:=]\s*)(?P<name>\S.*)$")
 _SPACE_RE = re.compile(rf"^(?P<code>{_CODE})\s+(?P<name>\S.*)$")
 _SIDE_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/]{0,5}$")
+FEW_LINES = 24  # label_of: up to this many lines in plain Python, more with numpy
 HEADING_RE = re.compile(r"\b(legend|legende|legenda|zeichenerkl\u00e4rung|leyenda|l\u00e9gende|"
                         r"key|districts?|zones)\b", re.IGNORECASE)
 
@@ -120,7 +121,12 @@ class LinesBeside:
     """Indices (ascending) of the text lines that can be beside or inside a box: those whose
     top lies from one line height above the box to its bottom (lines sorted by top, binary
     search), so :func:`label_of` compares a few lines instead of all. None (use every line)
-    when a line box is not finite or upside down, where that bound does not hold."""
+    when a line box is not finite or upside down, where that bound does not hold.
+
+    Where that band holds many lines (a wide map has a hundred at one height), only those
+    reaching to within :func:`label_of`'s ``reach`` of the box sideways are kept: a line right
+    of the box starts by ``x1 + reach``, one left of it ends from ``x0 - reach``, one inside
+    it overlaps it - for boxes and lines with x0 <= x1 (else the band is returned whole)."""
 
     def __init__(self, line_boxes: np.ndarray) -> None:
         heights = line_boxes[:, 3] - line_boxes[:, 1]
@@ -128,22 +134,36 @@ class LinesBeside:
         self.order = np.argsort(line_boxes[:, 1], kind="stable")
         self.tops = line_boxes[self.order, 1]
         self.reach = float(heights.max()) + 1.0 if len(heights) else 1.0  # 1 pt to spare
+        self.starts, self.ends = line_boxes[self.order, 0], line_boxes[self.order, 2]
+        self.sideways = bool((self.ends >= self.starts).all())
 
     def __call__(self, box: Box) -> list[int] | None:
         if not self.usable:
             return None
-        first, end = np.searchsorted(self.tops, (box[1] - self.reach, box[3] + 1.0),
-                                     side="left")
-        return sorted(self.order[first:end].tolist())
+        x0, y0, x1, y1 = box
+        first, end = np.searchsorted(self.tops, (y0 - self.reach, y1 + 1.0), side="left")
+        band = self.order[first:end]
+        reach = max(1.5 * (y1 - y0), 10.0)  # as in label_of
+        if end - first > FEW_LINES and self.sideways and x1 >= x0 \
+                and math.isfinite(x0 - reach) and math.isfinite(x1 + reach):
+            band = band[(self.starts[first:end] <= x1 + reach)
+                        & (self.ends[first:end] >= x0 - reach)]
+        return sorted(band.tolist())
 
 
-def label_of(box: Box, lines: list[TextLine]) -> tuple[str | None, str | None, float]:
+def label_of(box: Box, lines: list[TextLine], line_boxes: np.ndarray | None = None,
+             ) -> tuple[str | None, str | None, float]:
     """(code, name, x0 of the label) written beside a swatch: the label starting just right
     of it (continuation lines below it joined), else a code inside it or just left of it.
 
-    Plain Python over the few ``lines`` near the box (:class:`LinesBeside`): a dozen numpy
-    calls per swatch were most of assembling a small page's legend. The arithmetic is the
-    float64 arithmetic the numpy version did, NaN included (:func:`_min`, :func:`_max`)."""
+    ``lines``: the lines near the box (:class:`LinesBeside`), ``line_boxes`` their boxes
+    (N, 4), needed only for many lines. A few lines (a synth page: 1-10) are compared in
+    plain Python, where a dozen numpy calls per swatch were most of assembling the legend;
+    many (a wide map: a hundred at one height) with numpy. Both do the same float64
+    arithmetic, NaN included (:func:`_min`, :func:`_max` are ``np.minimum``/``np.maximum``).
+    """
+    if line_boxes is not None and len(lines) > FEW_LINES:
+        return _label_of_numpy(box, lines, line_boxes)
     x0, y0, x1, y1 = box
     height = y1 - y0
     reach = max(1.5 * height, 10.0)
@@ -165,7 +185,34 @@ def label_of(box: Box, lines: list[TextLine]) -> tuple[str | None, str | None, f
         column = sorted((i for i in right if lines[i].box[0] - label_x <= 3.0),
                         key=lambda i: lines[i].box[1])
         code, label = split_code(" ".join(lines[i].text for i in column))
-    for side in (inside, left[-1:]):
+    return _side_code(code, label, label_x, lines, inside, left[-1:])
+
+
+def _label_of_numpy(box: Box, lines: list[TextLine], line_boxes: np.ndarray,
+                    ) -> tuple[str | None, str | None, float]:
+    """:func:`label_of` for many lines at once."""
+    x0, y0, x1, y1 = box
+    height = y1 - y0
+    lx0, ly0, lx1, ly1 = line_boxes.T
+    overlap = np.minimum(ly1, y1) - np.maximum(ly0, y0)
+    beside = overlap >= 0.4 * np.minimum(ly1 - ly0, height)
+    right = np.flatnonzero(beside & (lx0 >= x1 - 1) & (lx0 <= x1 + max(1.5 * height, 10.0)))
+    code, label, label_x = None, None, math.nan
+    if right.size:
+        label_x = float(lx0[right].min())
+        column = sorted((i for i in right if lx0[i] - label_x <= 3.0), key=lambda i: ly0[i])
+        code, label = split_code(" ".join(lines[i].text for i in column))
+    cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
+    inside = np.flatnonzero((x0 < cx) & (cx < x1) & (y0 < cy) & (cy < y1))
+    left = np.flatnonzero(beside & (lx1 <= x0 + 1) & (lx1 >= x0 - max(1.5 * height, 10.0)))
+    return _side_code(code, label, label_x, lines, inside.tolist(), left[-1:].tolist())
+
+
+def _side_code(code: str | None, label: str | None, label_x: float, lines: list[TextLine],
+               inside: list[int], left: list[int]) -> tuple[str | None, str | None, float]:
+    """A code written inside the swatch (or else the line just left of it) where the label
+    right of it had none; an unreadable label dropped."""
+    for side in (inside, left):
         text = " ".join(lines[i].text for i in side)
         if code is None and len(text) <= 8 and _SIDE_CODE_RE.match(text.replace(" ", "")):
             code = text
