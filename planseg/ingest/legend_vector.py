@@ -37,7 +37,12 @@ class VectorShapes:
     def __init__(self, drawings: Iterable[dict] = ()) -> None:
         self._found: dict[tuple[int, ...], tuple[int, Box, RGB8 | None]] = {}
         self._seqno = 0  # painter's position among paths (clips and groups not counted)
-        # the small strokes, compact (see _stroke): boxes, 4 floats each, and one record each
+        # the small strokes, compact: boxes, 4 floats each, and one record each, (seqno, colour,
+        # items) as one ``marshal`` string, exact (floats as their bytes): keeping each small
+        # stroke's items as Python objects to the end of the pass (25,000 on Newport's map)
+        # made MuPDF's every later allocation land in fresh memory and cost more than the
+        # rest of the legend (+60 ms against +20 stored like this). Paths ``marshal`` cannot
+        # write (``get_drawings``' Points) are kept as they are.
         self._stroke_boxes = array("d")
         self._stroke_records: list[bytes | tuple] = []
         self._stroke_rects: np.ndarray | None = None  # the boxes as (N, 4), for hatch()
@@ -47,46 +52,53 @@ class VectorShapes:
             rect = path["rect"]
             if not isinstance(rect, tuple):  # get_drawings' Rect: indexing it is slow
                 path = {**path, "rect": (rect.x0, rect.y0, rect.x1, rect.y1)}
-            self._take(path)
+            self.take(path)
+            if self.failed is not None:
+                raise self.failed
 
     def __call__(self, item: dict) -> None:
         """The ``get_cdrawings`` callback: :meth:`take` for every item."""
         self.take(item)
 
-    def _take(self, path: dict) -> None:
-        kind = path.get("type") or ""
-        if kind != "clip" and kind != "group":
-            self._path(path, kind)
-
     def take(self, path: dict, kind: str | None = None) -> None:
         """Take the next item in painter's order (clips and groups are skipped; ``kind``:
         its "type" where the caller has read it, never a clip or group). Never raises: an item
         it cannot read sets ``failed``. The vector zone reader calls this from its own
-        callback (one call per path, not a second callback with its own dict lookups)."""
-        if self.failed is None:
-            try:
-                if kind is None:
-                    kind = path.get("type")
-                    if kind == "clip" or kind == "group":
-                        return
-                self._path(path, kind or "")
-            except Exception as exc:
-                self.failed = exc
+        callback (one call per path, not a second callback with its own dict lookups).
 
-    def _path(self, path: dict, kind: str) -> None:
-        """This runs for every path of a page, most of them line work: a small stroke is
-        stored compactly, and most paths are too thin or too long for a swatch (rejected with
-        two comparisons)."""
-        seqno = self._seqno
-        self._seqno = seqno + 1
-        rect = path["rect"]
-        x0, y0, x1, y1 = rect
-        width, height = x1 - x0, y1 - y0
-        if "s" in kind and width < 400 and height < 400:
-            self._stroke_boxes.extend(rect)
-            self._stroke_records.append(_stroke(seqno, path))
-        if width < _MIN_SIDE_PT or height < _MIN_SIDE_PT:
+        This runs for every path of a page (25,000 on a big map), most of them line work, so
+        it is one flat function: a small stroke is stored compactly (see ``__init__``),
+        and most paths are too thin for a swatch (two comparisons)."""
+        if self.failed is not None:
             return
+        try:
+            if kind is None:
+                kind = path.get("type")
+                if kind == "clip" or kind == "group":
+                    return
+            kind = kind or ""
+            seqno = self._seqno
+            self._seqno = seqno + 1
+            rect = path["rect"]
+            x0, y0, x1, y1 = rect
+            width, height = x1 - x0, y1 - y0
+            if "s" in kind and width < 400 and height < 400:
+                self._stroke_boxes.extend(rect)
+                record = (seqno, path.get("color"), path["items"])
+                try:
+                    record = marshal.dumps(record)
+                except ValueError:
+                    pass  # get_drawings' Points: kept as they are
+                self._stroke_records.append(record)
+            if width >= _MIN_SIDE_PT and height >= _MIN_SIDE_PT:
+                self._swatch(path, kind, seqno, rect, width, height)
+        except Exception as exc:
+            self.failed = exc
+
+    def _swatch(self, path: dict, kind: str, seqno: int, rect: Box, width: float,
+                height: float) -> None:
+        """Keep ``path`` if it is swatch-like: a small filled box or short polygon, or an
+        outlined box."""
         if not _swatch_sized(width, height):
             return
         items = path["items"]
@@ -176,19 +188,6 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _stroke(seqno: int, path: dict) -> bytes | tuple:
-    """(seqno, colour, items) of a stroke as one ``marshal`` string, exact (floats as their
-    bytes): keeping each small stroke's items as Python objects to the end of the pass (25,000
-    on Newport's map) made MuPDF's every later allocation land in fresh memory and cost more
-    than the rest of the legend (+60 ms against +20 stored like this). Paths ``marshal``
-    cannot write (``get_drawings``' Points) are kept as they are."""
-    record = (seqno, path.get("color"), path["items"])
-    try:
-        return marshal.dumps(record)
-    except ValueError:
-        return record
 
 
 def _key(rect: Box) -> tuple[int, ...]:
