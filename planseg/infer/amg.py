@@ -177,7 +177,7 @@ class FastMaskGenerator:
         self.blank_points_skipped += int(blank.sum())
         return points[~blank]
 
-    def _decode(self, embedding: ImageEmbedding, points_xy: np.ndarray
+    def decode_points(self, embedding: ImageEmbedding, points_xy: np.ndarray
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """Low-res logits ``(B*3)xhxw`` float32 and predicted IoUs ``B*3`` for B point prompts."""
         sam = self.sam
@@ -203,7 +203,7 @@ class FastMaskGenerator:
         kept_low, kept_iou, kept_pts = [], [], []
         device = self.sam.device
         for (batch,) in batch_iterator(p["points_per_batch"], points):
-            low, iou = self._decode(embedding, batch)
+            low, iou = self.decode_points(embedding, batch)
             pts = torch.as_tensor(batch.repeat(3, axis=0), device=device)
             keep = torch.ones_like(iou, dtype=torch.bool)
             if p["pred_iou_thresh"] > 0.0:

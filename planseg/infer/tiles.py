@@ -203,3 +203,22 @@ def _agree(a: TileMask, b: TileMask, tiles: Sequence[Tile], threshold: float) ->
     if mask_utils.area(a_in) == 0 or mask_utils.area(b_in) == 0:
         return False
     return float(mask_utils.iou([a_in], [b_in], [0])[0][0]) >= threshold
+
+
+def tile_prompts(points_xy: Sequence[tuple[int, int]], tiles: Sequence[Tile],
+                 tile_index: int) -> tuple[np.ndarray, np.ndarray]:
+    """The prompt points (page pixels) that tile ``tile_index`` answers, in its own pixels
+    (Nx2 float64), and their indices into ``points_xy`` (N int64). Each point goes to the
+    one tile where it lies deepest (furthest from that tile's edges), so its mask is the
+    least likely to be cut by an inner edge."""
+    if not len(points_xy):
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.int64)
+    points = np.asarray(points_xy, dtype=np.float64).reshape(-1, 2)
+    bounds = np.array([t.xyxy for t in tiles], dtype=np.float64)  # T x 4
+    depth = np.minimum.reduce([points[:, None, 0] - bounds[None, :, 0],
+                               points[:, None, 1] - bounds[None, :, 1],
+                               bounds[None, :, 2] - 1 - points[:, None, 0],
+                               bounds[None, :, 3] - 1 - points[:, None, 1]])
+    mine = np.flatnonzero(depth.argmax(axis=1) == tile_index)
+    tile = tiles[tile_index]
+    return points[mine] - np.array([tile.x0, tile.y0], dtype=np.float64), mine
