@@ -161,3 +161,39 @@ def test_config_problems_name_the_bad_keys():
     assert any(p.startswith("ink_max_l") for p in problems)
     assert any(p.startswith("frame_min_share") for p in problems)
     assert RegionsConfig().problems() == []
+
+
+def test_areas_the_colours_miss_get_prompt_points(tmp_path):
+    """A tinted zone is a region; a white zone bounded by lines gets one point at its
+    centre; a hatch-only zone (black lines on white: no colour) gets grid points; blank
+    paper and the road between zones get none."""
+    tinted = [(30, 30), (200, 30), (200, 370), (30, 370)]
+    white = [(215, 30), (430, 30), (430, 190), (215, 190)]
+    hatched = [(215, 205), (430, 205), (430, 370), (215, 370)]
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=595, height=400)
+    page.draw_polyline(tinted + tinted[:1], color=None, fill=(0.96, 0.62, 0.62), width=0)
+    for x in range(215, 560, 6):  # diagonal hatch clipped to the hatched zone
+        start, end = (x, 370), (x - 165, 205)
+        if end[0] < 215:
+            end = (215, 370 - (x - 215))
+        if start[0] > 430:
+            start = (430, 370 - (x - 430))
+        if start[1] >= 205 and end[1] <= 370:
+            page.draw_line(start, end, color=(0, 0, 0), width=0.5)
+    for points in (tinted, white, hatched):
+        page.draw_polyline(points + points[:1], color=(0, 0, 0), width=1.0, closePath=True)
+    page.draw_rect(pymupdf.Rect(*FRAME), color=(0, 0, 0), width=1.5)
+    path = tmp_path / "gaps.pdf"
+    pdf.save(path)
+    with open_document(path) as doc:
+        image = render_page(doc, 0, dpi=DPI).image
+    raster = read_raster_page(image, DPI, RegionsConfig())
+    assert raster.page_kind == "map" and len(raster.regions) == 1
+    masks = {name: _zone_mask(points, image.shape)
+             for name, points in (("tinted", tinted), ("white", white), ("hatched", hatched))}
+    where = [next((n for n, m in masks.items() if m[y, x]), "outside")
+             for x, y in raster.gaps_xy]
+    assert where.count("white") == 1
+    assert where.count("hatched") >= 4
+    assert set(where) == {"white", "hatched"}

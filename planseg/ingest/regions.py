@@ -20,7 +20,7 @@ Frame: the full-page pixel raster at ``dpi`` (col, row; origin top-left, y down)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -66,11 +66,14 @@ class Region:
 @dataclass
 class RasterPage:
     """What the colour reader found on a page: its kind, its map frame and its regions
-    (none unless the page is a map)."""
+    (none unless the page is a map); ``gaps_xy``: (col, row) prompt points of the map's
+    zone-sized areas that no region covers (white zones, hatch-only zones, the zones of a
+    line plan), one at each area's pole of inaccessibility."""
 
     page_kind: PageKind
     frame: RasterFrame
     regions: list[Region]
+    gaps_xy: list[tuple[int, int]] = field(default_factory=list)
 
 
 def read_raster_page(image: np.ndarray, dpi: float, config: RegionsConfig,
@@ -90,10 +93,50 @@ def read_raster_page(image: np.ndarray, dpi: float, config: RegionsConfig,
         # a "neatline" around one colour is the outline of a large zone, not the map's frame
         frame = RasterFrame(mask=np.ones(frame.mask.shape, dtype=bool), corners_xy=None)
         regions = colour_regions(fill, fill_lab, frame.mask, classes.paper, dpi, config)
+    min_px = area_px(config.min_region_mm2, dpi)
     return RasterPage(page_kind=kind, frame=frame,
-                      regions=[_region(mask, fill, fill_lab, colour,
-                                       area_px(config.min_region_mm2, dpi), config)
-                               for mask, colour in regions])
+                      regions=[_region(mask, fill, fill_lab, colour, min_px, config)
+                               for mask, colour in regions],
+                      gaps_xy=uncovered_points(frame.mask, [mask for mask, _ in regions],
+                                               classes.lines, dpi, config))
+
+
+def uncovered_points(frame_mask: np.ndarray, region_masks: list[np.ndarray],
+                     lines: np.ndarray, dpi: float, config: RegionsConfig
+                     ) -> list[tuple[int, int]]:
+    """(col, row) prompt points where SAM may find zones the colours did not, inside
+    ``frame_mask`` (HxW bool) and outside every region: the pole of inaccessibility of each
+    zone-sized, non-strip area that ``lines`` (HxW bool) enclose (a paper-white zone, a zone
+    of a line plan; not the paper margin at the frame's edge), then a grid of
+    ``config.gap_grid_mm`` over what is left at least half ``config.gap_open_mm`` from
+    everything else (hatch-only zones, an orthophoto; not roads): points whose
+    neighbourhood holds lines (blank paper gets none)."""
+    min_px = area_px(config.min_region_mm2, dpi)
+    free = frame_mask.copy()
+    for mask in region_masks:
+        free &= ~mask
+    blank, _ = _components(free & ~lines, min_px, config)
+    points = [pole_of_inaccessibility(zone) for zone in blank
+              if not _touches_border(zone, frame_mask)]
+    for zone in blank:  # prompted once, or a margin of paper: no grid there
+        free &= ~zone
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window_px(config.gap_open_mm, dpi),) * 2)
+    textured = cv2.erode(free.astype(np.uint8), disc).astype(bool)
+    if not textured.any():
+        return points
+    step = window_px(config.gap_grid_mm, dpi)
+    density = cv2.blur(lines.astype(np.float32), (step, step))
+    rows, cols = np.mgrid[step // 2:lines.shape[0]:step, step // 2:lines.shape[1]:step]
+    rows, cols = rows.ravel(), cols.ravel()
+    chosen = textured[rows, cols] & (density[rows, cols] >= config.gap_min_line_share)
+    return points + [(int(c), int(r)) for r, c in zip(rows[chosen], cols[chosen], strict=True)]
+
+
+def _touches_border(zone: np.ndarray, frame_mask: np.ndarray) -> bool:
+    """Whether ``zone`` (HxW bool) reaches the edge of the map frame or of the page: a
+    margin of paper, not a zone enclosed by lines."""
+    inner = cv2.erode(np.pad(frame_mask, 1).astype(np.uint8), np.ones((3, 3), np.uint8))
+    return bool((zone & ~inner[1:-1, 1:-1].astype(bool)).any())
 
 
 def colour_regions(fill: np.ndarray, fill_lab: np.ndarray, frame_mask: np.ndarray,

@@ -44,6 +44,15 @@ class RegionsConfig:
     expand_mm: float = field(default=3.0, metadata={
         "help": "Zones grow this far into unassigned pixels (outlines, labels, hatch remains) "
                 "so that neighbours meet on their shared boundary line."})
+    gap_open_mm: float = field(default=6.0, metadata={
+        "help": "Areas no colour covers are prompted to SAM at least half this far from "
+                "every region (roads and the seams between zones are narrower)..."})
+    gap_grid_mm: float = field(default=15.0, metadata={
+        "help": "... at grid points this far apart..."})
+    gap_min_line_share: float = field(default=0.03, metadata={
+        "help": "... whose neighbourhood is at least this share line pixels (hatch, texture: "
+                "blank paper gets no prompt); a paper area bounded by lines gets one point "
+                "at its centre instead."})
     frame_min_share: float = field(default=_VECTOR.frame_min_share, metadata={
         "help": "Map frame: the smallest dark rectangle covering at least this share of the "
                 "page (the vector reader's rule); the whole page where none does."})
@@ -93,7 +102,8 @@ class RegionsConfig:
         found = []
         if self.max_pixels < 1:
             found.append(f"max_pixels: must be at least 1, got {self.max_pixels}")
-        for key in ("denoise_mm", "hatch_window_mm", "colour_bin_de", "assign_max_de",
+        for key in ("gap_open_mm", "gap_grid_mm", "denoise_mm", "hatch_window_mm",
+                    "colour_bin_de", "assign_max_de",
                     "strip_max_elongation", "glyph_max_mm", "frame_open_mm", "line_max_mm",
                     "line_min_contrast", "frame_line_max_mm", "frame_line_min_contrast",
                     "text_min_words_per_kpt2"):
