@@ -95,7 +95,8 @@ CORNERS_PX = [(50, 100), (450, 100), (450, 300), (50, 300)]
 
 
 def test_georeferenced_page_lands_within_half_a_metre(geopdf_page, tmp_path) -> None:
-    export_document([geopdf_page], tmp_path, ExportConfig(formats=["geojson"], simplify_px=0))
+    export_document([geopdf_page], tmp_path,
+                    ExportConfig(formats=["geojson"], simplify_px=0, partition=False))
     collection = json.loads((tmp_path / "geo.geojson").read_text())
     assert collection["planseg:crs"]["frame"] == "wgs84" and "crs" not in collection
     assert pyogrio.read_info(tmp_path / "geo.geojson")["crs"] == "EPSG:4326"

@@ -85,9 +85,9 @@ def _outline_only_pdf(path: Path) -> Path:
 
 @pytest.mark.parametrize("case", ["outlines only", "over the path budget"])
 def test_auto_falls_back_to_the_pixels(case: str, synth_docs: Path, tmp_path: Path) -> None:
-    """A map page without usable vector zones goes to its pixels: colour regions where the
-    page has areas of colour (here: a vector plan over the reading budget), SAM where it has
-    none (zone outlines only)."""
+    """A map page without usable vector zones goes to its pixels: SAM prompted at its colour
+    regions where it has areas of colour (here: a vector plan over the reading budget), SAM
+    alone where it has none (zone outlines only: prompted inside each outlined area)."""
     inputs = tmp_path / "in"
     inputs.mkdir()
     config = tmp_path / "c.yaml"
@@ -109,26 +109,46 @@ def test_auto_falls_back_to_the_pixels(case: str, synth_docs: Path, tmp_path: Pa
     else:
         assert "segmenting its pixels" in result.output
         engines = {im["page_kind"]: im["engine"] for im in images}
-        assert engines == {"map": "regions", "text": "none"}  # scanned-style text: no zones
+        assert engines == {"map": "sam", "text": "none"}  # scanned-style text: no zones
+        # SAM prompted at the colours; a random tiny model is never sure: the colours stand
         assert {f["properties"]["source"] for f in features} == {"regions"}
 
 
 def test_engine_sam_ignores_the_drawing(synth_docs: Path, tmp_path: Path) -> None:
-    config = tmp_path / "c.yaml"
-    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
-                      "  stability_score_thresh: 0.0\n")
+    """``--engine sam`` never takes the vector zones: with ``amg.prompts: grid`` it is the
+    automatic mask generator on every page, text pages too (planseg before engines); with
+    the default region prompts, map pages get SAM prompted at their colours (every zone
+    exactly once: the default model and 0.9 keep the regions) and text pages nothing."""
     inputs = tmp_path / "in"
     inputs.mkdir()
     (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-001.pdf").read_bytes())
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("amg:\n  prompts: grid\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
+                    "  stability_score_thresh: 0.0\n")
     result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--engine", "sam",
-                      "--config", str(config))
+                      "--config", str(grid))
     assert result.exit_code == 0, result.output
     pred = _read(tmp_path / "out" / "coco.json")
     assert {im["engine"] for im in pred["images"]} == {"sam"}
-    assert all("page_kind" not in im for im in pred["images"])  # sam decides no page kinds
+    assert all("page_kind" not in im for im in pred["images"])  # the grid decides no kinds
     on_text_pages = [a for a in pred["annotations"] if a["image_id"] != pred["images"][0]["id"]]
-    assert on_text_pages  # today's behaviour: SAM segments text pages too
+    assert on_text_pages  # the grid segments text pages too
     assert _read(tmp_path / "out" / "run.json")["engines"] == {"sam": len(pred["images"])}
+
+    result = _segment(inputs, tmp_path / "prompted", "--engine", "sam", "--dpi", "72")
+    assert result.exit_code == 0, result.output
+    pred = _read(tmp_path / "prompted" / "coco.json")
+    kinds = {(im["engine"], im["page_kind"]) for im in pred["images"]}
+    assert kinds == {("sam", "map"), ("none", "text")}
+    text_ids = {im["id"] for im in pred["images"] if im["page_kind"] == "text"}
+    assert not [a for a in pred["annotations"] if a["image_id"] in text_ids]
+    gt = _read(synth_docs / "data" / "annotations.json")
+    gt = {**gt, "images": [im for im in gt["images"] if im["pdf"] == "doc-001.pdf"]}
+    gt["images"] = [{**im, "pdf": "plan.pdf"} for im in gt["images"]]
+    ids = {im["id"] for im in gt["images"]}
+    gt["annotations"] = [a for a in gt["annotations"] if a["image_id"] in ids]
+    scores = coco_metrics(gt, pred)
+    assert scores["ap50"] >= 0.95 and scores["polygons_per_gt_zone"] <= 1.2
 
 
 def test_changing_the_engine_redoes_the_document(synth_docs: Path, tmp_path: Path) -> None:

@@ -197,9 +197,9 @@ def test_checkpoint_amg_defaults_fill_only_unset_settings(tmp_path: Path) -> Non
                             metrics={}, extra={"amg_defaults": {
                                 "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0}})
     plain = tmp_path / "plain.yaml"
-    plain.write_text("engine: sam\ndpi: 50\namg:\n  points_per_side: 4\n")
+    plain.write_text("engine: sam\ndpi: 50\namg:\n  prompts: grid\n  points_per_side: 4\n")
     strict = tmp_path / "strict.yaml"
-    strict.write_text("engine: sam\ndpi: 50\namg:\n  points_per_side: 4\n"
+    strict.write_text("engine: sam\ndpi: 50\namg:\n  prompts: grid\n  points_per_side: 4\n"
                       "  pred_iou_thresh: 0.88\n"
                       "  stability_score_thresh: 0.95\n")
     polygons = {}

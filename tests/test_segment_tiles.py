@@ -12,7 +12,7 @@ from segment_fixtures import ColourRegions, read_json, write_plan_pdf
 
 from planseg.export.config import ExportConfig
 from planseg.fsio import sha256_file
-from planseg.infer.config import SegmentConfig, TilingConfig
+from planseg.infer.config import AmgConfig, SegmentConfig, TilingConfig
 from planseg.infer.ledger import DocumentKey, Ledger
 from planseg.infer.pipeline import DocumentJob, Pipeline
 from planseg.infer.tiles import page_tiles, shift_mask_rle
@@ -48,8 +48,9 @@ def test_small_page_is_one_tile_large_page_is_tiled() -> None:
 def _segment_zones(tmp_path: Path, pdf: Path, tiling: TilingConfig, name: str) -> list:
     out = tmp_path / name
     config = SegmentConfig(inputs=[pdf], out=out, dpi=50, workers=0, tiling=tiling, engine="sam",
+                           amg=AmgConfig(prompts="grid"),  # the generator here is no SAM
                            export=ExportConfig(formats=["geojson"], crs="pixel",
-                                               simplify_px=0.0))
+                                               simplify_px=0.0, partition=False))
     job = DocumentJob(pdf.name, pdf, DocumentKey(sha256_file(pdf), "colour-regions", "t"))
     outcomes = list(Pipeline(config, ColourRegions(), Ledger(out), InlineExecutor()).run([job]))
     assert [o.error for o in outcomes] == [None]

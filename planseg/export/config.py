@@ -20,9 +20,11 @@ class ExportConfig:
     crs: Literal["auto", "page", "pixel"] = field(default="auto", metadata={
         "help": "auto: WGS84 lon/lat for georeferenced pages, else PDF points y up; "
                 "page: always PDF points; pixel: raster pixels y down"})
-    partition: bool = field(default=False, metadata={
-        "help": "make a page's polygons a gap-free, non-overlapping coverage "
-                "(higher score wins contested pixels)"})
+    partition: bool = field(default=True, metadata={
+        "help": "make a page's mask polygons (colour regions, SAM) a gap-free, "
+                "non-overlapping coverage, the higher score winning contested pixels; false "
+                "keeps every candidate mask whole, overlaps and all (vector zones are exact "
+                "and disjoint either way)"})
     simplify_px: float = field(default=1.0, metadata={
         "help": "polygon simplification tolerance in pixels (0: exact pixel edges)"})
     min_area_px: float = field(default=16.0, metadata={

@@ -20,7 +20,8 @@ from planseg.ingest.vector_config import VectorConfig
 
 DEFAULT_MODEL = "planseg-default"
 #: Bump when the same inputs and settings would give different outputs (ledger key).
-PIPELINE_VERSION = 3  # 2: engines (vector zones), source/page_kind/class fields; 3: regions
+PIPELINE_VERSION = 4  # 2: engines (vector zones), source/page_kind/class fields; 3: regions;
+# 4: SAM prompted at the colour regions, partition by default
 
 
 def reference_defaults() -> dict[str, Any]:
@@ -65,6 +66,19 @@ class AmgConfig:
     upsample_batch: int = field(default=16, metadata={
         "help": "survivor masks upsampled to full resolution at once (bounds memory)"})
     bf16: bool = field(default=True, metadata={"help": "bfloat16 autocast on CUDA"})
+    prompts: Literal["regions", "grid"] = field(default="regions", metadata={
+        "help": "segment only: regions: SAM is prompted at a point inside each colour region "
+                "of a raster map page (and each zone-sized area no colour covers) and the "
+                "better of the region and SAM's mask is kept (see amg.keep); grid: "
+                "segment_anything's automatic mask generator on a point grid, exactly"})
+    keep: Literal["better", "sam", "regions"] = field(default="better", metadata={
+        "help": "with prompts regions, which mask a zone keeps: better (SAM's where it is "
+                "confident and agrees with the colours or joins regions the colours split, "
+                "else the region's), sam (SAM's wherever it passes the AMG thresholds), "
+                "regions (the colour region's)"})
+    sam_min_iou: float = field(default=0.9, metadata={
+        "help": "with keep better, SAM's mask replaces a colour region only when its "
+                "predicted IoU is at least this"})
     windowed_upsample: bool | None = field(default=None, metadata={
         "help": "upsample each survivor only inside the window its logits can reach (exact "
                 "up to float rounding; one small matmul per mask); None: on for CPU only"})

@@ -32,9 +32,15 @@ from planseg.export.document import PageExport, PageSource, export_pdf_page, wri
 from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines import PagePlan, plan_document
+from planseg.infer.fusion import fuse_tile_masks
 from planseg.infer.ledger import STATE_DIR, DocumentKey, Ledger, LedgerEntry
 from planseg.infer.model import MaskGenerator
-from planseg.infer.tiles import detections_from_records, merge_tile_masks, tile_masks
+from planseg.infer.tiles import (
+    detections_from_records,
+    merge_tile_masks,
+    tile_masks,
+    tile_prompts,
+)
 from planseg.ingest.render import render_tile
 
 log = logging.getLogger(__name__)
@@ -192,9 +198,8 @@ class Pipeline:
         if doc.tiles_seen[task.page_index] == len(tiles):
             masks = doc.masks.pop(task.page_index, [])
             if doc.error is None:
-                self._page_segmented(doc, task.page_index, (
-                    detections_from_records(masks) if len(tiles) == 1
-                    else merge_tile_masks(masks, tiles, self.config.tiling.duplicate_iou)))
+                self._page_segmented(doc, task.page_index, self._page_detections(
+                    doc.plans[task.page_index], masks))
             else:
                 self.progress.page_done()
         self._collect_exports(block=len(self._exports) >= self.window)
@@ -202,13 +207,30 @@ class Pipeline:
 
     def _generate(self, task: _TileTask) -> None:
         image = task.future.result()
-        records = self.generator.generate(image)
-        tiles = task.doc.plans[task.page_index].tiles
-        if len(tiles) > 1:
-            page_w, page_h = tiles[-1].x1, tiles[-1].y1
-            records = tile_masks(records, tiles[task.tile_index], task.tile_index, page_w,
-                                 page_h, self.config.tiling.edge_margin_px)
+        plan = task.doc.plans[task.page_index]
+        tiles = plan.tiles
+        if plan.prompts_xy:  # amg.prompts regions: SAM answers this tile's prompt points
+            from planseg.infer.prompted import prompted_records
+
+            points, indices = tile_prompts(plan.prompts_xy, tiles, task.tile_index)
+            records = prompted_records(self.generator, image, points, indices)
+        else:
+            records = self.generator.generate(image)
+        if len(tiles) > 1 or plan.prompts_xy:
+            records = tile_masks(records, tiles[task.tile_index], task.tile_index,
+                                 plan.width_px, plan.height_px,
+                                 self.config.tiling.edge_margin_px)
         task.doc.masks.setdefault(task.page_index, []).extend(records)
+
+    def _page_detections(self, plan: PagePlan, masks: list) -> list[Detection]:
+        """A page's detections from its tiles' generator records / tile masks."""
+        if plan.prompts_xy:
+            amg = self.config.amg
+            return fuse_tile_masks(plan.candidates, masks, keep=amg.keep,
+                                   sam_min_iou=amg.sam_min_iou)
+        if len(plan.tiles) == 1:
+            return detections_from_records(masks)
+        return merge_tile_masks(masks, plan.tiles, self.config.tiling.duplicate_iou)
 
     def _page_segmented(self, doc: _Doc, page_index: int,
                         detections: list[Detection]) -> None:
@@ -216,7 +238,7 @@ class Pipeline:
         self.progress.page_done()
         plan = doc.plans[page_index]
         source = PageSource(doc.job.path, doc.job.name, page_index, self.config.dpi,
-                            self.config.max_pixels, plan.engine, plan.page_kind)
+                            self.config.max_pixels, plan.engine, plan.page_kind, plan.legend)
         future = self.executor.submit(export_pdf_page, source, detections, self.config.export,
                                       self.out_dir)
         self._exports.append((doc, page_index, future))

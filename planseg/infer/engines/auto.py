@@ -5,10 +5,12 @@
 - nothing on a text or blank page (the *norme tecniche*, a table, an empty back page),
   decided from the text layer, or from the pixels where there is none (``pages: all``: SAM
   segments those pages too);
-- the colour regions of the pixels on other map pages: scans, images, image-only pages and
-  pages whose drawing is over the reading budget or broken (logged once, one line);
-- SAM's automatic masks where the colours find no zone (a black-and-white line plan, an
-  orthophoto with zone outlines only).
+- on other map pages (scans, images, image-only pages and pages whose drawing is over the
+  reading budget or broken, logged once) the SAM engine with ``amg.prompts: regions``: SAM
+  prompted inside each colour region, the better mask kept per zone, and SAM's grid where
+  the colours find no zone (a black-and-white line plan, an orthophoto with outlines only);
+- with ``amg.prompts: grid``, the colour regions alone on those pages, and SAM's automatic
+  masks where the colours find no zone.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class AutoEngine:
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The plan of the engine this page suits (see the module docstring)."""
-        page = read_vector_page(doc, page_index, self.config.vector)
+        page = read_vector_page(doc, page_index, self.config.vector, legend=True)
         if page.fallback is not None:
             log.warning("%s page %d: %s; segmenting its pixels", doc.path.name,
                         page_index + 1, page.fallback)
@@ -48,6 +50,8 @@ class AutoEngine:
             return self._not_a_map(doc, page_index, page.page_kind)
         elif page.zones and page.coverage >= self.config.vector_min_coverage:
             return vector_plan(doc, page_index, page, self.config.dpi)
+        if self.config.amg.prompts == "regions":
+            return self.sam.plan_page(doc, page_index)  # colours and SAM together
         plan = self.regions.plan_page(doc, page_index)
         if plan.engine == "none":  # a scanned text, table or blank page
             return self._not_a_map(doc, page_index, plan.page_kind or "text")

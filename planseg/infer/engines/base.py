@@ -7,6 +7,7 @@ from typing import Protocol
 
 from planseg.export.types import Detection
 from planseg.ingest.documents import Document
+from planseg.ingest.legend_types import PageLegend
 from planseg.ingest.tiling import Tile
 
 
@@ -15,7 +16,8 @@ class PagePlan:
     """How one page is segmented. Frames: full-page pixels at the run's DPI.
 
     ``detections``: the page's final detections, or None when the device must segment
-    ``tiles`` (the whole page as one tile when it fits ``tiling.tile_px``).
+    ``tiles`` (the whole page as one tile when it fits ``tiling.tile_px``): with SAM's
+    automatic mask generator, or prompted at ``prompts_xy`` where there are any.
     """
 
     page_index: int
@@ -25,6 +27,12 @@ class PagePlan:
     tiles: list[Tile] = field(default_factory=list)
     detections: list[Detection] | None = None
     page_kind: str | None = None  # "map", "text" or "blank" where the engine decided it
+    # amg.prompts regions: SAM is prompted at ``prompts_xy`` (page px) instead of a grid;
+    # prompt i < len(candidates) is inside colour region ``candidates[i]``, the rest are
+    # uncovered areas; planseg.infer.fusion keeps one mask per zone
+    candidates: list[Detection] = field(default_factory=list)
+    prompts_xy: list[tuple[int, int]] = field(default_factory=list)
+    legend: PageLegend | None = None  # read in the engine's own pass; None: export reads it
 
 
 class Engine(Protocol):

@@ -7,8 +7,8 @@ north arrow), then one :class:`~planseg.export.types.Detection` per colour regio
 a mask over the full page in the run's pixel frame. A page over ``regions.max_pixels`` gets no
 zones, logged once (the auto engine then gives it to SAM: this engine loads no model).
 
-Each region also has a prompt point (its pole of inaccessibility) for a later SAM pass;
-this engine does not prompt SAM yet.
+Each region also has a prompt point (its pole of inaccessibility): the SAM engine with
+``amg.prompts: regions`` (:mod:`planseg.infer.engines.sam`) prompts SAM there.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from planseg.export.types import Detection
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.base import PagePlan
 from planseg.ingest.documents import Document
-from planseg.ingest.regions import Region, read_raster_page
+from planseg.ingest.regions import RasterPage, Region, read_raster_page
 from planseg.ingest.regions_config import RegionsConfig
 from planseg.ingest.render import page_pixel_size, page_size_pt, render_page
 from planseg.ingest.text import page_words
@@ -41,21 +41,28 @@ class RegionsEngine:
         """The page's colour regions as final detections (full-page pixel frame at
         ``config.dpi``); none for a page over ``regions.max_pixels``."""
         width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
-        if width_px * height_px > self.regions.max_pixels:
-            # no zones here: this engine loads no model; auto sends such a page to SAM
-            log.warning("%s page %d: %d x %d px is over regions.max_pixels (%d); no colour "
-                        "regions", doc.path.name, page_index + 1, width_px, height_px,
-                        self.regions.max_pixels)
+        raster = self.read_page(doc, page_index)
+        if raster is None:  # this engine loads no model: no zones
             return PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
                             engine=self.name, page_kind="map", detections=[])
-        page = render_page(doc, page_index, dpi=self.config.dpi,
-                           max_pixels=self.config.max_pixels)
-        raster = read_raster_page(page.image, self.config.dpi, self.regions,
-                                  words_per_kpt2(doc, page_index))
         return PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
                         engine=self.name if raster.page_kind == "map" else "none",
                         page_kind=raster.page_kind,
                         detections=[region_detection(region) for region in raster.regions])
+
+    def read_page(self, doc: Document, page_index: int) -> RasterPage | None:
+        """The page's kind, frame and colour regions at ``config.dpi``; None (logged once)
+        for a page over ``regions.max_pixels``."""
+        width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
+        if width_px * height_px > self.regions.max_pixels:
+            log.warning("%s page %d: %d x %d px is over regions.max_pixels (%d); no colour "
+                        "regions", doc.path.name, page_index + 1, width_px, height_px,
+                        self.regions.max_pixels)
+            return None
+        page = render_page(doc, page_index, dpi=self.config.dpi,
+                           max_pixels=self.config.max_pixels)
+        return read_raster_page(page.image, self.config.dpi, self.regions,
+                                words_per_kpt2(doc, page_index))
 
 
 def words_per_kpt2(doc: Document, page_index: int) -> float | None:

@@ -30,7 +30,7 @@ class VectorEngine:
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The page's vector zones as final detections."""
-        page = read_vector_page(doc, page_index, self.config.vector)
+        page = read_vector_page(doc, page_index, self.config.vector, legend=True)
         if page.fallback is not None or (page.page_kind == "map" and not page.zones):
             log.warning("%s page %d: no vector zones (%s); engine vector runs no model",
                         doc.path.name, page_index + 1, page.fallback or "no filled zones")
@@ -48,4 +48,5 @@ def vector_plan(doc: Document, page_index: int, page: VectorPage, dpi: float) ->
             predicted_iou=None, stability_score=None, fill_rgb=zone.fill_rgb,
             source="vector"))
     return PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
-                    engine="vector", page_kind=page.page_kind, detections=detections)
+                    engine="vector", page_kind=page.page_kind, detections=detections,
+                    legend=page.legend)
