@@ -86,11 +86,13 @@ def test_default_model_gives_the_same_bits_at_1_2_and_4_threads() -> None:
 
 
 @pytest.mark.slow
-def test_quick_start_as_written_gives_30_classified_polygons_offline(tmp_path: Path) -> None:
-    """README *Quick start* step 1, its two planseg commands verbatim (default engine and
-    model, default workers), with the network refused in every process: "30 polygons for
-    the 30 zones, each with its legend code and name, none on the text pages"; "nothing is
-    downloaded at run time"."""
+def test_quick_start_as_written_gives_one_classified_polygon_per_zone_offline(
+        tmp_path: Path) -> None:
+    """README *Quick start* step 1, its planseg commands verbatim (default engine and model,
+    default workers), with the network refused in every process: the vector plans give "30
+    polygons for the 30 zones, each with its legend code and name, none on the text pages";
+    the scanned plan (its pages as images) one polygon per zone on its map and none on its
+    text page; "nothing is downloaded at run time"."""
     guard = tmp_path / "guard"
     guard.mkdir()
     (guard / "sitecustomize.py").write_text(NETWORK_GUARD)
@@ -99,20 +101,38 @@ def test_quick_start_as_written_gives_30_classified_polygons_offline(tmp_path: P
            "PYTHONPATH": os.pathsep.join(filter(None, [str(guard),
                                                        os.environ.get("PYTHONPATH")]))}
     for command in (["synth", "examples", "--docs", "2", "--seed", "7", "--sheet", "A4"],
-                    ["segment", "examples/pdfs", "--out", "polygons/", "--dpi", "100"]):
+                    ["synth", "examples/scanned", "--docs", "1", "--seed", "21", "--sheet", "A4",
+                     "--style", "scan"],
+                    ["segment", "examples/pdfs", "examples/scanned/data/images", "--out",
+                     "polygons/", "--dpi", "100", "--previews"]):
         result = subprocess.run([sys.executable, "-m", "planseg", *command], cwd=tmp_path,
-                                env=env, capture_output=True, text=True, timeout=300)
+                                env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
     assert not network_log.exists(), network_log.read_text()
     out = tmp_path / "polygons"
     coco = json.loads((out / "coco.json").read_text())
+    vector_pages = {im["id"] for im in coco["images"] if im["pdf"].endswith(".pdf")}
+    vector = {**coco, "annotations": [a for a in coco["annotations"]
+                                      if a["image_id"] in vector_pages],
+              "images": [im for im in coco["images"] if im["id"] in vector_pages]}
     gt = json.loads((tmp_path / "examples" / "data" / "annotations.json").read_text())
-    assert len(gt["annotations"]) == 30 and len(coco["annotations"]) == 30
-    assert coco_metrics(gt, coco)["ap50"] == 1.0  # one polygon on each zone
+    assert len(gt["annotations"]) == 30 and len(vector["annotations"]) == 30
+    assert coco_metrics(gt, vector)["ap50"] == 1.0  # one polygon on each zone
     kinds = sorted((im["engine"], im["page_kind"]) for im in coco["images"])
-    assert kinds == [("none", "text")] * 4 + [("vector", "map")] * 2
-    features = [f for path in sorted(out.glob("*.geojson"))
+    assert kinds == [("none", "text")] * 5 + [("sam", "map")] + [("vector", "map")] * 2
+    features = [f for path in sorted((out / "doc-000.geojson", out / "doc-001.geojson"))
                 for f in json.loads(path.read_text())["features"]]
     assert len(features) == 30
     assert all(f["properties"]["class_code"] and f["properties"]["class_label"]
                for f in features)
+    scanned_gt = json.loads((tmp_path / "examples" / "scanned" / "data" /
+                             "annotations.json").read_text())
+    scanned = {**coco, "images": [{**im, "file_name": im["pdf"]} for im in coco["images"]
+                                  if im["id"] not in vector_pages]}
+    scanned["annotations"] = [a for a in coco["annotations"] if a["image_id"] not in vector_pages]
+    gt_by_image = {**scanned_gt, "images": [{**im, "pdf": im["file_name"], "page": 1}
+                                           for im in scanned_gt["images"]]}
+    scores = coco_metrics(gt_by_image, scanned)
+    assert scores["ap50"] >= 0.9 and scores["polygons_per_gt_zone"] <= 1.2
+    assert scores["predictions_on_empty_pages"] == 0
+    assert (out / "previews" / "doc-000-p2-p1.png").is_file()  # the scanned map's preview

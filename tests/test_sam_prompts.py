@@ -213,3 +213,17 @@ def _inside(mask: np.ndarray) -> tuple[int, int]:
     distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
     row, col = np.unravel_index(int(distance.argmax()), distance.shape)
     return int(col), int(row)
+
+
+def test_prompt_settings_are_checked_all_at_once(tmp_path: Path) -> None:
+    from planseg.config import load_config
+    from planseg.errors import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text("amg:\n  prompts: dots\n  keep: both\n  sam_min_iou: 1.5\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(SegmentConfig, path)
+    assert "amg.prompts: 'dots'" in str(info.value) and "amg.keep: 'both'" in str(info.value)
+    path.write_text("amg:\n  sam_min_iou: 1.5\n")  # values are checked once the types pass
+    with pytest.raises(ConfigError, match="sam_min_iou: must be within 0..1"):
+        load_config(SegmentConfig, path)

@@ -103,6 +103,8 @@ class AmgConfig:
             found.append("points_per_batch: must be >= 1")
         if self.upsample_batch < 1:
             found.append(f"upsample_batch: must be >= 1, got {self.upsample_batch}")
+        if not 0.0 <= self.sam_min_iou <= 1.0:
+            found.append(f"sam_min_iou: must be within 0..1, got {self.sam_min_iou}")
         if not 0 <= self.blank_white_level <= 255:
             found.append(f"blank_white_level: must be in 0..255, got {self.blank_white_level}")
         return found
