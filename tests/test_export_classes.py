@@ -179,3 +179,47 @@ def test_categories_sorted_by_code_then_label_in_any_order() -> None:
 def test_categories_of_no_classes_is_zone_only() -> None:
     assert build_categories([]) == [{"id": 1, "name": "zone"}]
     assert np.all([c["id"] == 1 for c in build_categories([_props(None, None, None)])])
+
+
+# two close shades of one family, as a scan reads them: < 3 ΔE apart, each zone colour alone
+# within class_ambiguous_delta_e of both swatches
+R1_SCAN, R2_SCAN, R3_SCAN = (232, 184, 140), (226, 178, 136), (231, 182, 143)
+R1_ZONE, R2_ZONE = [234, 186, 142], [224, 176, 135]
+
+
+def _scanned(*entries: LegendEntry) -> PageLegend:
+    return PageLegend(entries=list(entries), source="raster", notes=[])
+
+
+def test_page_colours_resolve_close_shades_one_to_one() -> None:
+    """A page that shows both shades tells them apart by matching its zone colours to the
+    swatches one-to-one; each zone alone is ambiguous."""
+    entries = (_entry(R1_SCAN, "R1"), _entry(R2_SCAN, "R2"), _entry(BLUE, "G1"))
+    config = ExportConfig()
+    for fill in (R1_ZONE, R2_ZONE):
+        near = sorted(delta_e_2000(fill, [R1_SCAN, R2_SCAN]))
+        assert near[1] - near[0] < config.class_ambiguous_delta_e
+        assert assign_class(fill, "", _scanned(*entries))["class_code"] is None
+    fills = [R1_ZONE, R2_ZONE, R1_ZONE, R2_ZONE, [160, 195, 240], None]
+    page = assign_classes(fills, [""] * len(fills), _scanned(*entries))
+    assert [p["class_code"] for p in page] == ["R1", "R2", "R1", "R2", "G1", None]
+    assert {p["class_source"] for p in page[:4]} == {"colour"}
+    assert page[1]["class_distance"] == pytest.approx(
+        float(delta_e_2000(R2_ZONE, [R2_SCAN])[0]), abs=0.01)
+    # vector legends are exact: their results never come from the page's colours
+    vector = assign_classes(fills, [""] * len(fills), _legend(*entries))
+    assert [p["class_code"] for p in vector] == [None, None, None, None, "G1", None]
+
+
+def test_page_colours_never_guess_without_a_one_to_one_match() -> None:
+    """Only one shade on the page, or a close swatch no colour on the page claims: the
+    page cannot tell the classes apart, so the zones stay unclassified."""
+    two = _scanned(_entry(R1_SCAN, "R1"), _entry(R2_SCAN, "R2"), _entry(BLUE, "G1"))
+    for fill in (R1_ZONE, R2_ZONE, [229, 181, 138]):
+        alone = assign_classes([fill, fill, [160, 195, 240]], ["", "", ""], two)
+        assert [p["class_code"] for p in alone] == [None, None, "G1"]
+    three = _scanned(_entry(R1_SCAN, "R1"), _entry(R2_SCAN, "R2"), _entry(R3_SCAN, "R3"))
+    fill_r3 = delta_e_2000(R1_ZONE, [R1_SCAN, R2_SCAN, R3_SCAN])
+    assert fill_r3[2] - fill_r3[0] < ExportConfig().class_ambiguous_delta_e
+    page = assign_classes([R1_ZONE, R2_ZONE], ["", ""], three)
+    assert [p["class_code"] for p in page] == [None, None]

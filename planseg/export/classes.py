@@ -104,7 +104,9 @@ def assign_class(fill_rgb: Sequence[int] | None, text: str | None,
        legends, ``class_max_delta_e`` for legends read from pixels) and no swatch of
        another class lies within ``class_ambiguous_delta_e`` of that distance (several
        codes inside the zone only narrow the candidates to those codes: "both");
-    3. otherwise unclassified.
+    3. otherwise unclassified. (:func:`assign_classes` may still decide a polygon that
+       colour alone finds ambiguous, by matching the whole page's zone colours to the
+       swatches one-to-one, for legends read from pixels only: "colour".)
     """
     return assign_classes([fill_rgb], [text], legend, config)[0]
 
@@ -114,7 +116,9 @@ def assign_classes(fills_rgb: Sequence[Sequence[int] | None], texts: Sequence[st
                    ) -> list[dict[str, Any]]:
     """:func:`assign_class` for a page's polygons at once (one CIELAB conversion per page:
     ~0.5 ms per call saved per polygon). ``fills_rgb[i]`` and ``texts[i]`` belong to
-    polygon i; returns one class-properties dict per polygon."""
+    polygon i; returns one class-properties dict per polygon. Unlike one-by-one calls, a
+    polygon with no code inside whose colour is ambiguous between close swatches of a
+    legend read from pixels may be decided by the page (:func:`_resolve_by_page_colours`)."""
     from planseg.export.config import ExportConfig  # config imports vectorize: keep lazy
 
     config = config or ExportConfig()
@@ -137,6 +141,15 @@ def assign_classes(fills_rgb: Sequence[Sequence[int] | None], texts: Sequence[st
         if properties["class_rgb"] is not None:
             properties["class_rgb"] = list(properties["class_rgb"])
         out.append(properties)
+    if legend.source != "vector":  # pixel legends only: vector swatches are exact
+        ambiguous = [i for i, (props, text) in enumerate(zip(out, texts, strict=True))
+                     if props["class_source"] is None and fills_rgb[i] is not None
+                     and not codes_in(text)
+                     and len(_colour_candidates(entries, distances[i], config)) > 1]
+        if ambiguous:
+            for i, index in _resolve_by_page_colours(entries, fills_rgb, distances,
+                                                     ambiguous, limit, config).items():
+                out[i] = _properties(entries[index], distances[i, index], "colour")
     return out
 
 
@@ -183,6 +196,86 @@ def _colour_candidates(entries: Sequence[LegendEntry], distances: np.ndarray,
     for i in near:
         chosen.setdefault(_class_key(entries[i]), i)
     return list(chosen.values())
+
+
+def _colour_clusters(fills_rgb: Sequence[Sequence[int] | None], distances: np.ndarray,
+                     radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """The page's distinct zone colours: each polygon with a fill joins the first cluster
+    (seeded by the most frequent colours first) whose seed lies within ``radius`` ΔE2000.
+    Returns (P,) int cluster per polygon (-1: no fill) and (K, N) the mean ΔE2000 of each
+    cluster's polygons to the N swatches."""
+    counts = Counter(tuple(int(c) for c in f) for f in fills_rgb if f is not None)
+    colours = sorted(counts, key=lambda c: (-counts[c], c))
+    between = delta_e_matrix(colours, colours)
+    seeds: list[int] = []
+    cluster_of_colour = {}
+    for j, colour in enumerate(colours):
+        home = next((k for k, s in enumerate(seeds) if between[j, s] <= radius), None)
+        if home is None:
+            home = len(seeds)
+            seeds.append(j)
+        cluster_of_colour[colour] = home
+    labels = np.array([-1 if f is None else cluster_of_colour[tuple(int(c) for c in f)]
+                       for f in fills_rgb])
+    costs = np.stack([distances[labels == k].mean(axis=0) for k in range(len(seeds))])
+    return labels, costs
+
+
+def _assignment_cost(costs: np.ndarray, limit: float) -> tuple[float, np.ndarray]:
+    """Least total ΔE2000 of matching K clusters one-to-one to N swatches, a cluster
+    left unmatched costing ``limit`` (distances beyond it never pay). Returns the cost and
+    (K,) the swatch index per cluster, -1 for unmatched."""
+    from scipy.optimize import linear_sum_assignment
+
+    n_clusters, n_swatches = costs.shape
+    none = np.full((n_clusters, n_clusters), 1e9)
+    np.fill_diagonal(none, limit)
+    matrix = np.hstack([np.where(costs <= limit, costs, 1e9), none])
+    rows, cols = linear_sum_assignment(matrix)
+    matched = np.full(n_clusters, -1)
+    matched[rows] = np.where(cols < n_swatches, cols, -1)
+    return float(matrix[rows, cols].sum()), matched
+
+
+def _resolve_by_page_colours(entries: Sequence[LegendEntry],
+                             fills_rgb: Sequence[Sequence[int] | None],
+                             distances: np.ndarray, ambiguous: list[int], limit: float,
+                             config: ExportConfig) -> dict[int, int]:
+    """Swatch index for the ambiguous polygons the page's colours decide one-to-one.
+
+    A scan shifts the legend's swatches and the zones alike, so two close shades (R1/R2)
+    that one polygon cannot tell apart are told apart by the page: its distinct zone
+    colours (clusters of ``class_ambiguous_delta_e`` / 2) are matched one-to-one to the
+    swatches at least total ΔE2000. An ambiguous polygon takes its cluster's swatch only
+    when that swatch is among its candidates and within ``limit``, every other candidate
+    class is held by another cluster within ``limit``, the swatch is its nearest among
+    those not held by other clusters, and the match is strict (forbidding it costs more).
+    Anything less leaves the polygon unclassified."""
+    labels, costs = _colour_clusters(fills_rgb, distances, config.class_ambiguous_delta_e / 2)
+    total, matched = _assignment_cost(costs, limit)
+    held = {int(s): k for k, s in enumerate(matched) if s >= 0}
+    out: dict[int, int] = {}
+    margins: dict[int, bool] = {}
+    for i in ambiguous:
+        k, s = int(labels[i]), int(matched[labels[i]])
+        candidates = _colour_candidates(entries, distances[i], config)
+        keys = {_class_key(entries[j]) for j in candidates}
+        if s < 0 or _class_key(entries[s]) not in keys or distances[i, s] > limit:
+            continue
+        others = keys - {_class_key(entries[s])}
+        if not all(any(_class_key(entries[j]) == key and c != k for j, c in held.items())
+                   for key in others):
+            continue  # a candidate no other colour on the page claims: still a guess
+        free = [j for j in range(len(entries)) if held.get(j, k) == k]
+        if min(distances[i, j] for j in free) < distances[i, s]:
+            continue
+        if k not in margins:
+            forbidden = costs.copy()
+            forbidden[k, s] = np.inf
+            margins[k] = _assignment_cost(forbidden, limit)[0] > total + 1e-9
+        if margins[k]:
+            out[i] = s
+    return out
 
 
 def _class_key(entry: LegendEntry) -> tuple:
