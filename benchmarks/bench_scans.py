@@ -25,7 +25,8 @@ one page through the SAM engine in this process, grid vs default, per map page a
 page, and their ratio.
 
 Run: ``.venv/bin/python benchmarks/bench_scans.py [--docs 6] [--seed 12345] [--grid-pages 2]
-[--model planseg-default] [--work DIR] [--speed-pages N]``
+[--model planseg-default] [--work DIR] [--speed-pages N] [--synth DIR --styles NAME]
+[--variants regions,default]``
 """
 
 from __future__ import annotations
@@ -49,9 +50,13 @@ VARIANTS: dict[str, tuple[str, dict]] = {
 }
 
 
+AMG_EXTRA: dict = {}  # --amg KEY=VALUE: thresholds of a checkpoint without amg_defaults
+
+
 def segment(variant: str, pages: Path, out: Path, dpi: float, model: str) -> tuple[dict, float]:
     """COCO predictions of one variant on the images in ``pages`` and its run seconds."""
     engine, settings = VARIANTS[variant]
+    settings = {**settings, "amg": {**settings.get("amg", {}), **AMG_EXTRA}}
     config = out.with_suffix(".yaml")
     out.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(yaml.safe_dump(settings))
@@ -70,7 +75,7 @@ def row(label: str, gt: dict, predictions: dict, seconds: float, pages: int) -> 
 
 
 def style_rows(style: str, root: Path, work: Path, dpi: float, grid_pages: int,
-               model: str) -> list[str]:
+               model: str, variants: list[str]) -> list[str]:
     """The table rows of one synth style."""
     gt = keyed_by_image(json.loads((root / "data" / "annotations.json").read_text()))
     zoned = {a["image_id"] for a in gt["annotations"]}
@@ -83,7 +88,7 @@ def style_rows(style: str, root: Path, work: Path, dpi: float, grid_pages: int,
     for name in sorted(few):
         shutil.copy(images / name, few_dir / name)
     rows = []
-    for variant in VARIANTS:
+    for variant in variants:
         if variant == "grid":
             if grid_pages:
                 coco, seconds = segment(variant, few_dir, work / style / "grid", dpi, model)
@@ -151,25 +156,39 @@ def main() -> None:
                         help="map pages per style for today's grid AMG (0: skip it)")
     parser.add_argument("--model", default="planseg-default")
     parser.add_argument("--styles", default="vector,scan")
+    parser.add_argument("--synth", type=Path, default=None,
+                        help="score these existing `planseg synth` outputs' images instead "
+                             "(one folder per style, named in --styles order, comma-separated)")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="which variants to run (comma-separated)")
     parser.add_argument("--work", type=Path, default=None, help="keep outputs here")
     parser.add_argument("--speed-pages", type=int, default=0,
                         help="instead of the table: CPU seconds per map and text page, grid "
                              "vs default, on this many map pages (and one text page) per "
                              "style, in this process")
+    parser.add_argument("--amg", action="append", default=[], metavar="KEY=VALUE",
+                        help="an amg.* setting for every variant (YAML value), e.g. the "
+                             "calibrated thresholds of a checkpoint that does not carry them")
     args = parser.parse_args()
+    for item in args.amg:
+        key, _, value = item.partition("=")
+        AMG_EXTRA[key] = yaml.safe_load(value)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         print("| style, pages: variant | AP50 | AP | polygons / GT zone | on text pages | "
               "run s / page |\n|---|---:|---:|---:|---:|---:|")
-        for style in args.styles.split(","):
-            root = work / f"synth-{style}"
-            planseg("synth", str(root), "--docs", str(args.docs), "--seed", str(args.seed),
-                    "--sheet", "A4", "--dpi", f"{args.dpi:g}", "--style", style)
+        given = args.synth.as_posix().split(",") if args.synth else []
+        for index, style in enumerate(args.styles.split(",")):
+            root = Path(given[index]) if given else work / f"synth-{style}"
+            if not given:
+                planseg("synth", str(root), "--docs", str(args.docs), "--seed",
+                         str(args.seed), "--sheet", "A4", "--dpi", f"{args.dpi:g}", "--style",
+                         style)
             if args.speed_pages:
                 speed_rows(style, root, args.speed_pages, args.model, args.dpi)
                 continue
             for line in style_rows(style, root, work / "runs", args.dpi, args.grid_pages,
-                                   args.model):
+                                   args.model, args.variants.split(",")):
                 print(line, flush=True)
 
 
