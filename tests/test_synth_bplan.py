@@ -111,3 +111,29 @@ def test_cli_look_bplan_with_scan_style(tmp_path: Path) -> None:
     assert [a["zone_code"] for a in scanned] == [a["zone_code"] for a in vector]
     result = runner.invoke(app, ["synth", str(tmp_path / "o"), "--look", "watercolour"])
     assert result.exit_code != 0
+
+
+def test_lineplan_is_the_same_plan_in_black_and_white(bplan_ds: Path, tmp_path: Path) -> None:
+    """``--look lineplan``: the bplan layout (same zones, same truth) printed in black and
+    white: no coloured pixel, and no vector zones worth reading (a white fill is paper)."""
+
+    from planseg.infer.config import SegmentConfig
+    from planseg.ingest.documents import open_document
+    from planseg.ingest.render import render_page
+    from planseg.ingest.vector import read_vector_page
+
+    generate(tmp_path / "lp", docs=3, seed=SEED, dpi=DPI, sheet="A4", look="lineplan")
+    bplan = _json(bplan_ds / "data" / "annotations.json")
+    lineplan = _json(tmp_path / "lp" / "data" / "annotations.json")
+    assert [a["segmentation"] for a in lineplan["annotations"]] == \
+        [a["segmentation"] for a in bplan["annotations"]]
+    maps = {(im["pdf"], im["page"]) for im in lineplan["images"]
+            if any(a["image_id"] == im["id"] for a in lineplan["annotations"])}
+    assert maps
+    for pdf, page_number in sorted(maps):
+        with open_document(tmp_path / "lp" / "pdfs" / pdf) as doc:
+            image = render_page(doc, page_number - 1, dpi=DPI).image.astype(int)
+            assert (image.max(axis=2) - image.min(axis=2)).max() <= 2  # grey only
+            # at most a road background: auto reads such a page from its pixels
+            assert read_vector_page(doc, page_number - 1).coverage < \
+                SegmentConfig().vector_min_coverage

@@ -28,6 +28,7 @@ class LookChoice(StrEnum):
 
     classic = "classic"
     bplan = "bplan"
+    lineplan = "lineplan"
 
 
 class SheetChoice(StrEnum):
@@ -58,8 +59,9 @@ def synth(
         help="Sheet size of the map pages; unset: a seeded mix of A3 and A2.")] = None,
     look: Annotated[LookChoice | None, typer.Option(
         help="classic, or bplan: a German Bebauungsplan (pastel tints under dense hatch and "
-             "dot signatures, parcel grid, building envelopes, street casings); works with "
-             "either --style.", show_default=_default("look"))] = None,
+             "dot signatures, parcel grid, building envelopes, street casings), or lineplan: "
+             "its black-and-white print; works with either --style.",
+        show_default=_default("look"))] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", exists=True, dir_okay=False,
         help="YAML/TOML file with these settings; flags override it.")] = None,

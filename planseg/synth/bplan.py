@@ -8,6 +8,10 @@ What makes it a different domain from the classic look, as in real Bebauungsplä
   cross no zone edge but split a zone visually;
 - street casings: a firm line on each road edge and a thin second line inside the road.
 
+The ``lineplan`` look is its black-and-white print: white zones told apart by black
+signatures alone, black line work. It has no vector zones (a white fill is paper to the
+vector reader) and no colours: the colour regions find nothing, SAM is all there is.
+
 Everything is line work (strokes thinner than the vector reader's cutting strokes) over the
 zone fills, so each zone is still one vector fill and ``planseg label`` reads it exactly; the
 legend swatches carry the same tint and signature. All draws come from the look's own random
@@ -35,15 +39,24 @@ _CASING_COLOURS: tuple[RGB, ...] = ((0.10, 0.50, 0.20), (0.0, 0.0, 0.0), (0.35, 
 _PARCEL_PT = 34.0  # typical parcel side at A3 scale (points)
 
 
-def bplan_palette(rng: np.random.Generator, palette: list[ZoneStyle]) -> list[ZoneStyle]:
+def bplan_palette(rng: np.random.Generator, palette: list[ZoneStyle], *,
+                  mono: bool = False) -> list[ZoneStyle]:
     """The classic palette as a Bebauungsplan draws it: each colour mixed towards white and
-    (for most classes) a dense signature in a dark tone of the class colour."""
+    (for most classes) a dense signature in a dark tone of the class colour. ``mono`` (the
+    ``lineplan`` look): a black-and-white print of it, every zone white under a black
+    signature (hatch where the colour print had none): classes differ by signature alone."""
     out = []
     for style in palette:
         tint = float(rng.uniform(0.45, 0.7))  # share of white in the pastel
         fill = tuple(float(c + (1 - c) * tint) for c in style.fill_rgb)
+        pattern = _pattern(rng, style.fill_rgb)
+        if mono:
+            fill = (1.0, 1.0, 1.0)
+            pattern = replace(pattern, rgb=(0.0, 0.0, 0.0)) if pattern is not None else (
+                Pattern("hatch", float(rng.choice([45.0, -45.0, 0.0, 90.0])),
+                        float(rng.uniform(2.0, 4.0)), 0.35, (0.0, 0.0, 0.0)))
         out.append(replace(style, fill_rgb=fill, hatch=None,  # type: ignore[arg-type]
-                           pattern=_pattern(rng, style.fill_rgb)))
+                           pattern=pattern))
     return out
 
 
@@ -63,8 +76,9 @@ def _pattern(rng: np.random.Generator, base: RGB) -> Pattern | None:
 class BplanLook:
     """The look's line work for one map (:class:`planseg.synth.draw.MapOverlays`)."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
+    def __init__(self, rng: np.random.Generator, *, mono: bool = False) -> None:
         self.rng = rng
+        self.mono = mono  # the lineplan look: every line black
 
     def over_zones(self, page: pymupdf.Page, layout: MapLayout) -> None:
         """Parcels and existing buildings (maybe), then building envelopes."""
@@ -77,7 +91,12 @@ class BplanLook:
             # each zone shrunk on its own: a building inside the union crosses no zone edge
             cores = shapely.union_all([z.geometry.buffer(-1.5) for z in layout.zones])
             _buildings(page, self.rng, parcels, cores, layout.scale)
-        _envelopes(page, self.rng, layout)
+        _envelopes(page, self.rng, layout, (0.0, 0.0, 0.0) if self.mono else _ENVELOPE_BLUE)
+
+    def road_colour(self, rgb: RGB) -> RGB:
+        """The classic road colour; its grey in the black-and-white print."""
+        grey = float(np.mean(rgb))
+        return (grey, grey, grey) if self.mono else rgb
 
     def over_roads(self, page: pymupdf.Page, layout: MapLayout) -> None:
         """Street casings: a firm line on the road edge, a thin one just inside the road."""
@@ -86,6 +105,7 @@ class BplanLook:
         roads = shapely.union_all(layout.roads)
         inside = shapely.box(*layout.frame_xyxy_pt).buffer(-0.5)
         colour = _CASING_COLOURS[int(self.rng.integers(len(_CASING_COLOURS)))]
+        colour = (0.0, 0.0, 0.0) if self.mono else colour
         k = layout.scale
         firm = min(_MAX_STROKE_PT, float(self.rng.uniform(0.9, 1.6)) * k)
         _stroke(page, shapely.intersection(roads.boundary, inside), colour, firm)
@@ -126,8 +146,9 @@ def _buildings(page: pymupdf.Page, rng: np.random.Generator, parcels: list[Polyg
         shape.commit()
 
 
-def _envelopes(page: pymupdf.Page, rng: np.random.Generator, layout: MapLayout) -> None:
-    """Baugrenzen: a thick blue dash-dot line inset in most larger zones."""
+def _envelopes(page: pymupdf.Page, rng: np.random.Generator, layout: MapLayout,
+               colour: RGB) -> None:
+    """Baugrenzen: a thick (blue) dash-dot line inset in most larger zones."""
     k = layout.scale
     width = min(_MAX_STROKE_PT, float(rng.uniform(1.3, 1.9)) * k)
     shape = page.new_shape()
@@ -145,7 +166,7 @@ def _envelopes(page: pymupdf.Page, rng: np.random.Generator, layout: MapLayout) 
         add_polygon_path(shape, Polygon(largest.exterior))
         drawn += 1
     if drawn:
-        shape.finish(color=_ENVELOPE_BLUE, width=width, dashes=f"[{8 * k:g} {2 * k:g} "
+        shape.finish(color=colour, width=width, dashes=f"[{8 * k:g} {2 * k:g} "
                      f"{1.5 * k:g} {2 * k:g}] 0", closePath=False)
         shape.commit()
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 Style = Literal["vector", "scan"]
 Sheet = Literal["A4", "A3", "A2"]
-Look = Literal["classic", "bplan"]
+Look = Literal["classic", "bplan", "lineplan"]
 
 
 @dataclass
@@ -29,7 +29,8 @@ class SynthConfig:
     look: Look = field(default="classic", metadata={
         "help": "classic: flat tints, a few hatches; bplan: a German Bebauungsplan (pastel "
                 "tints under dense hatch/dot signatures, parcel grid, building envelopes, "
-                "street casings)."})
+                "street casings); lineplan: its black-and-white print (white zones told apart "
+                "by black signatures alone: no vector zones, no colours)."})
 
     def problems(self) -> list[str]:
         """Checks of values, all reported at once."""

@@ -53,7 +53,8 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
                   sheet: str | None, look: str = "classic") -> SynthDocument:
     """Draw one zoning-plan PDF and its GT: 1-2 map sheets, sometimes text-only pages.
 
-    ``look`` "bplan" draws the same layout as a Bebauungsplan (:mod:`planseg.synth.bplan`).
+    ``look`` "bplan" draws the same layout as a Bebauungsplan (:mod:`planseg.synth.bplan`),
+    "lineplan" as its black-and-white print.
     """
     # the document's structure comes first from the stream, so it survives drawing changes
     sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
@@ -64,18 +65,19 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
     # the legend layout has its own stream: spawning leaves ``rng``'s draws unchanged
     legend_rng = rng.spawn(1)[0]
     # so has the look: classic never spawns it, so its bytes stay what they were
-    look_rng = rng.spawn(1)[0] if look == "bplan" else None
+    look_rng = rng.spawn(1)[0] if look != "classic" else None
+    mono = look == "lineplan"
     doc = pymupdf.open()
     layouts: dict[int, MapLayout] = {}  # page_index -> map drawn there
     for index in range(n_text + n_maps):
         if first_map <= index < first_map + n_maps:
             palette = make_palette(rng)
             if look_rng is not None:
-                palette = bplan_palette(look_rng, palette)
+                palette = bplan_palette(look_rng, palette, mono=mono)
             layouts[index] = make_map_layout(rng, page_size, palette)
             page = doc.new_page(width=page_size[0], height=page_size[1])
             draw_map(page, layouts[index], rng,
-                     None if look_rng is None else BplanLook(look_rng))
+                     None if look_rng is None else BplanLook(look_rng, mono=mono))
             draw_panel(page, layouts[index], rng, draw_legend_style(legend_rng))
         else:  # text pages are portrait sheets of the same size
             draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)

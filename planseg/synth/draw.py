@@ -36,6 +36,9 @@ class MapOverlays(Protocol):
     def over_roads(self, page: pymupdf.Page, layout: MapLayout) -> None:
         """Drawn after the road centre lines, before the labels."""
 
+    def road_colour(self, rgb: RGB) -> RGB:
+        """The look's colour of the map background (the roads) drawn ``rgb`` classically."""
+
 
 def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
     """Append the exterior and every hole of ``polygon`` as closed sub-paths of ``shape``."""
@@ -49,6 +52,8 @@ def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
     (``overlays``: a look's extra line work, see the module docstring for the order)."""
     frame = pymupdf.Rect(*layout.frame_xyxy_pt)
     road_rgb = _road_colour(rng)
+    if overlays is not None:
+        road_rgb = overlays.road_colour(road_rgb)
     page.draw_rect(frame, color=None, fill=road_rgb, width=0)
     for zone in layout.zones:
         shape = page.new_shape()
