@@ -90,8 +90,10 @@ def test_png_of_a_vector_page_is_read_from_pixels(tmp_path: Path) -> None:
 
 
 def _legend_pdf(path: Path, rows: list[tuple[tuple[float, float, float], str]], *,
-                rotate: int = 0, heading: str = "Legend", origin=(60.0, 80.0)) -> None:
-    """A page with a small legend drawn upright as displayed, whatever its /Rotate."""
+                rotate: int = 0, heading: str = "Legend", origin=(60.0, 80.0),
+                hatched: tuple[int, ...] = ()) -> Path:
+    """A page with a small legend drawn upright as displayed, whatever its /Rotate; the
+    swatches of the rows in ``hatched`` have hatch lines over their fill."""
     source = pymupdf.open()
     page = source.new_page(width=400, height=300)
     x, y = origin
@@ -99,6 +101,8 @@ def _legend_pdf(path: Path, rows: list[tuple[tuple[float, float, float], str]], 
     for i, (rgb, label) in enumerate(rows):
         top = y + i * 18
         page.draw_rect(pymupdf.Rect(x, top, x + 24, top + 12), color=(0, 0, 0), fill=rgb)
+        for k in range(3) if i in hatched else ():
+            page.draw_line((x + 6 * k, top + 12), (x + 6 * k + 12, top), color=(0, 0, 0.6))
         page.insert_text((x + 30, top + 9), label, fontsize=8)
     out = pymupdf.open()
     width, height = (300, 400) if rotate in (90, 270) else (400, 300)
@@ -106,6 +110,7 @@ def _legend_pdf(path: Path, rows: list[tuple[tuple[float, float, float], str]], 
     target.set_rotation(rotate)
     target.show_pdf_page(target.rect, source, 0, rotate=rotate)
     out.save(path)
+    return path
 
 
 ROWS = [((1.0, 0.0, 0.0), "RS-2 Residential Single"), ((0.0, 0.5, 1.0), "C-1 Limited Commercial"),

@@ -22,11 +22,10 @@ from planseg.ingest.documents import open_document
 from planseg.ingest.legend import read_legend
 from planseg.ingest.vector import read_vector_page
 from planseg.synth.document import make_document
+from tests.test_ingest_legend import ROWS, _legend_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata" / "planning"
-ROWS = [((1.0, 0.0, 0.0), "RS-2 Residential Single"), ((0.0, 0.5, 1.0), "C-1 Limited Commercial"),
-        ((0.2, 0.8, 0.2), "B2 - Zona B: verde"), ((0.5, 0.5, 0.5), "Conservation")]
 
 
 def _synth(tmp_path: Path, seed: int) -> Path:
@@ -38,24 +37,9 @@ def _synth(tmp_path: Path, seed: int) -> Path:
 
 
 def _rotated_legend_pdf(path: Path, rotate: int, origin=(60.0, 80.0)) -> Path:
-    """A legend drawn upright as displayed, placed through a form on a /Rotate page."""
-    source = pymupdf.open()
-    page = source.new_page(width=400, height=300)
-    x, y = origin
-    page.insert_text((x, y - 8), "Legend", fontsize=11)
-    for i, (rgb, label) in enumerate(ROWS):
-        top = y + i * 18
-        page.draw_rect(pymupdf.Rect(x, top, x + 24, top + 12), color=(0, 0, 0), fill=rgb)
-        for k in range(3) if i == 1 else ():  # one hatched swatch: lines over the fill
-            page.draw_line((x + 6 * k, top + 12), (x + 6 * k + 12, top), color=(0, 0, 0.6))
-        page.insert_text((x + 30, top + 9), label, fontsize=8)
-    out = pymupdf.open()
-    width, height = (300, 400) if rotate in (90, 270) else (400, 300)
-    target = out.new_page(width=width, height=height)
-    target.set_rotation(rotate)
-    target.show_pdf_page(target.rect, source, 0, rotate=rotate)
-    out.save(path)
-    return path
+    """A legend drawn upright as displayed, placed through a form on a /Rotate page; its
+    second swatch hatched."""
+    return _legend_pdf(path, ROWS, rotate=rotate, origin=origin, hatched=(1,))
 
 
 def _assert_same_legend(path: Path) -> None:
