@@ -14,6 +14,8 @@ from planseg.cli import app
 from planseg.export.metrics import coco_metrics
 
 runner = CliRunner()
+#: a random tiny SAM passes no threshold of SAM's: these settings let its masks through
+TINY_AMG = "amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n  stability_score_thresh: 0.0\n"
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +93,7 @@ def test_auto_falls_back_to_the_pixels(case: str, synth_docs: Path, tmp_path: Pa
     inputs = tmp_path / "in"
     inputs.mkdir()
     config = tmp_path / "c.yaml"
-    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
-                      "  stability_score_thresh: 0.0\n")
+    config.write_text(TINY_AMG)
     if case == "outlines only":
         _outline_only_pdf(inputs / "plan.pdf")
     else:  # a real map page whose drawing is over vector.max_paths
@@ -123,8 +124,7 @@ def test_engine_sam_ignores_the_drawing(synth_docs: Path, tmp_path: Path) -> Non
     inputs.mkdir()
     (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-001.pdf").read_bytes())
     grid = tmp_path / "grid.yaml"
-    grid.write_text("amg:\n  prompts: grid\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
-                    "  stability_score_thresh: 0.0\n")
+    grid.write_text(TINY_AMG + "  prompts: grid\n")
     result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--engine", "sam",
                       "--config", str(grid))
     assert result.exit_code == 0, result.output
@@ -169,8 +169,7 @@ def test_pages_all_sends_text_pages_to_sam(synth_docs: Path, tmp_path: Path) -> 
     inputs.mkdir()
     (inputs / "plan.pdf").write_bytes((synth_docs / "pdfs" / "doc-000.pdf").read_bytes())
     config = tmp_path / "c.yaml"
-    config.write_text("amg:\n  points_per_side: 4\n  pred_iou_thresh: 0.0\n"
-                      "  stability_score_thresh: 0.0\n")
+    config.write_text(TINY_AMG)
     result = _segment(inputs, tmp_path / "out", "--model", "tiny", "--pages", "all",
                       "--config", str(config))
     assert result.exit_code == 0, result.output
@@ -188,8 +187,7 @@ def test_a_page_over_the_regions_budget(synth_docs: Path, tmp_path: Path) -> Non
     inputs.mkdir()
     pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 120, 90), False).save(inputs / "a.png")
     config = tmp_path / "c.yaml"
-    config.write_text("regions:\n  max_pixels: 1000\namg:\n  points_per_side: 4\n"
-                      "  pred_iou_thresh: 0.0\n  stability_score_thresh: 0.0\n")
+    config.write_text("regions:\n  max_pixels: 1000\n" + TINY_AMG)
     for engine, expected in (("regions", "regions"), ("auto", "sam")):
         out = tmp_path / engine
         result = _segment(inputs, out, "--engine", engine, "--model", "tiny",

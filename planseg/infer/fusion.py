@@ -72,11 +72,9 @@ def fuse_tile_masks(regions: Sequence[Detection], masks: Sequence[TileMask], *, 
     """:func:`fuse_page` of SAM's prompted masks from a page's tiles (page frame); a mask cut
     by an inner tile edge is no zone's mask (the region stands)."""
     whole = [m for m in masks if not m.cut]
-    prompted = [Detection.from_amg_record({**m.record, "segmentation": m.rle,
-                                           "bbox": mask_utils.toBbox(m.rle).tolist()})
-                for m in whole]
-    return fuse_page(regions, prompted, [int(m.record["prompt_index"]) for m in whole],
-                     keep=keep, sam_min_iou=sam_min_iou)
+    return fuse_page(regions, [m.detection() for m in whole],
+                     [int(m.record["prompt_index"]) for m in whole], keep=keep,
+                     sam_min_iou=sam_min_iou)
 
 
 def _joined_regions(sam_rle: dict, region_rles: list[dict], index: int) -> list[int]:

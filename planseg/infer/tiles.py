@@ -51,6 +51,12 @@ class TileMask:
         x, y, w, h = mask_utils.toBbox(self.rle)
         return np.array([x, y, x + w, y + h])
 
+    def detection(self) -> Detection:
+        """This mask as a page :class:`Detection`: its record's scores, the page-frame RLE
+        and box."""
+        return Detection.from_amg_record({**self.record, "segmentation": self.rle,
+                                          "bbox": mask_utils.toBbox(self.rle)})
+
 
 def shift_mask_rle(mask: np.ndarray, x0: int, y0: int, page_w: int, page_h: int) -> dict:
     """COCO RLE over the ``page_w`` x ``page_h`` page of an HxW bool ``mask`` whose top-left
@@ -107,9 +113,7 @@ def merge_tile_masks(masks: Sequence[TileMask], tiles: Sequence[Tile],
         joined = TileMask(tile_index=-1, rle=rle, record=group[0].record, cut=False)
         if not whole.contains(joined) and not whole.duplicates(joined, duplicate_iou):
             whole.add(joined)
-    merged = ({**m.record, "segmentation": m.rle, "bbox": mask_utils.toBbox(m.rle)}
-              for m in whole.masks)
-    return sorted((Detection.from_amg_record(r) for r in merged), key=detection_order)
+    return sorted((m.detection() for m in whole.masks), key=detection_order)
 
 
 class _KeptMasks:

@@ -19,11 +19,9 @@ import logging
 
 from planseg.infer.config import SegmentConfig
 from planseg.infer.engines.base import PagePlan
-from planseg.infer.engines.regions import RegionsEngine
 from planseg.infer.engines.sam import SamEngine
 from planseg.infer.engines.vector import vector_plan
 from planseg.ingest.documents import Document
-from planseg.ingest.render import page_pixel_size
 from planseg.ingest.vector import read_vector_page
 
 log = logging.getLogger(__name__)
@@ -37,8 +35,8 @@ class AutoEngine:
 
     def __init__(self, config: SegmentConfig) -> None:
         self.config = config
-        self.regions = RegionsEngine(config)
         self.sam = SamEngine(config)
+        self.regions = self.sam.regions  # one colour reader for both paths
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The plan of the engine this page suits (see the module docstring)."""
@@ -47,29 +45,18 @@ class AutoEngine:
             log.warning("%s page %d: %s; segmenting its pixels", doc.path.name,
                         page_index + 1, page.fallback)
         elif page.page_kind in ("text", "blank"):
-            return self._not_a_map(doc, page_index, page.page_kind)
+            return self.sam.not_a_map(doc, page_index, page.page_kind)
         elif page.zones and page.coverage >= self.config.vector_min_coverage:
             return vector_plan(doc, page_index, page, self.config.dpi)
         if self.config.amg.prompts == "regions":
             return self.sam.plan_page(doc, page_index)  # colours and SAM together
         plan = self.regions.plan_page(doc, page_index)
         if plan.engine == "none":  # a scanned text, table or blank page
-            return self._not_a_map(doc, page_index, plan.page_kind or "text")
+            return self.sam.not_a_map(doc, page_index, plan.page_kind or "text")
         if plan.detections:
             return plan  # colour regions
         log.info("%s page %d: no colour regions; segmenting it with SAM", doc.path.name,
                  page_index + 1)
         plan = self.sam.plan_page(doc, page_index)
         plan.page_kind = "map"
-        return plan
-
-    def _not_a_map(self, doc: Document, page_index: int, kind: str) -> PagePlan:
-        """No zones on a text, table or blank page; SAM's tiles with ``pages: all``."""
-        if self.config.pages == "all":
-            plan = self.sam.plan_page(doc, page_index)
-        else:
-            width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
-            plan = PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
-                            engine="none", detections=[])
-        plan.page_kind = kind
         return plan

@@ -37,13 +37,23 @@ class SamEngine:
         if raster is None:  # too large for the colour reader: the grid, tile by tile
             plan.page_kind = "map"
             return plan
-        plan.page_kind = raster.page_kind
         if raster.page_kind != "map":
-            if self.config.pages != "all":
-                plan.engine, plan.tiles, plan.detections = "none", [], []
-            return plan
+            return self.not_a_map(doc, page_index, raster.page_kind)
+        plan.page_kind = "map"
         plan.candidates = [region_detection(region) for region in raster.regions]
         plan.prompts_xy = [region.point_xy for region in raster.regions] + raster.gaps_xy
+        return plan
+
+    def not_a_map(self, doc: Document, page_index: int, kind: str) -> PagePlan:
+        """No zones (engine ``none``) on a text, table or blank page; SAM's grid with
+        ``pages: all``."""
+        if self.config.pages == "all":
+            plan = self.grid_plan(doc, page_index)
+        else:
+            width_px, height_px = page_pixel_size(doc, page_index, self.config.dpi)
+            plan = PagePlan(page_index=page_index, width_px=width_px, height_px=height_px,
+                            engine="none", detections=[])
+        plan.page_kind = kind
         return plan
 
     def grid_plan(self, doc: Document, page_index: int) -> PagePlan:
