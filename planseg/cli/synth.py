@@ -29,6 +29,8 @@ class LookChoice(StrEnum):
     classic = "classic"
     bplan = "bplan"
     lineplan = "lineplan"
+    handcolour = "handcolour"
+    ortho = "ortho"
 
 
 class SheetChoice(StrEnum):
@@ -60,7 +62,9 @@ def synth(
     look: Annotated[LookChoice | None, typer.Option(
         help="classic, or bplan: a German Bebauungsplan (pastel tints under dense hatch and "
              "dot signatures, parcel grid, building envelopes, street casings), or lineplan: "
-             "its black-and-white print; works with either --style.",
+             "its black-and-white print, or handcolour: an old plan coloured by hand (uneven "
+             "paint spilling past the outlines, no vector zones), or ortho: semi-transparent "
+             "zones over an aerial photo; works with either --style.",
         show_default=_default("look"))] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", exists=True, dir_okay=False,

@@ -29,7 +29,7 @@ import shapely
 from shapely import affinity
 from shapely.geometry import MultiPoint, Polygon
 
-from planseg.synth.draw import add_polygon_path
+from planseg.synth.draw import ClassicOverlays, add_polygon_path
 from planseg.synth.layout import MapLayout
 from planseg.synth.palette import RGB, Pattern, ZoneStyle
 
@@ -73,8 +73,9 @@ def _pattern(rng: np.random.Generator, base: RGB) -> Pattern | None:
                    float(rng.uniform(0.25, 0.5)), dark)
 
 
-class BplanLook:
-    """The look's line work for one map (:class:`planseg.synth.draw.MapOverlays`)."""
+class BplanLook(ClassicOverlays):
+    """The look's line work for one map (:class:`planseg.synth.draw.MapOverlays`); zones and
+    swatches are the classic flat fills."""
 
     def __init__(self, rng: np.random.Generator, *, mono: bool = False) -> None:
         self.rng = rng
@@ -83,11 +84,11 @@ class BplanLook:
     def over_zones(self, page: pymupdf.Page, layout: MapLayout) -> None:
         """Parcels and existing buildings (maybe), then building envelopes."""
         if self.rng.random() < 0.85:
-            parcels = _parcels(self.rng, layout)
+            parcels = parcel_cells(self.rng, layout)
             zones_area = shapely.union_all([z.geometry for z in layout.zones])
             edges = shapely.union_all([p.boundary for p in parcels])
-            _stroke(page, shapely.intersection(edges, zones_area), (0.3, 0.3, 0.3),
-                    float(self.rng.uniform(0.25, 0.45)) * layout.scale)
+            stroke_lines(page, shapely.intersection(edges, zones_area), (0.3, 0.3, 0.3),
+                         float(self.rng.uniform(0.25, 0.45)) * layout.scale)
             # each zone shrunk on its own: a building inside the union crosses no zone edge
             cores = shapely.union_all([z.geometry.buffer(-1.5) for z in layout.zones])
             _buildings(page, self.rng, parcels, cores, layout.scale)
@@ -108,13 +109,13 @@ class BplanLook:
         colour = (0.0, 0.0, 0.0) if self.mono else colour
         k = layout.scale
         firm = min(_MAX_STROKE_PT, float(self.rng.uniform(0.9, 1.6)) * k)
-        _stroke(page, shapely.intersection(roads.boundary, inside), colour, firm)
+        stroke_lines(page, shapely.intersection(roads.boundary, inside), colour, firm)
         offset = float(self.rng.uniform(1.5, 2.8)) * k
-        _stroke(page, shapely.intersection(roads.buffer(-offset).boundary, inside),
-                (0.2, 0.2, 0.2), 0.35 * k)
+        stroke_lines(page, shapely.intersection(roads.buffer(-offset).boundary, inside),
+                     (0.2, 0.2, 0.2), 0.35 * k)
 
 
-def _parcels(rng: np.random.Generator, layout: MapLayout) -> list[Polygon]:
+def parcel_cells(rng: np.random.Generator, layout: MapLayout) -> list[Polygon]:
     """Voronoi cells of seeds squeezed along one direction (long narrow plots), clipped to
     the frame."""
     frame = shapely.box(*layout.frame_xyxy_pt)
@@ -171,7 +172,7 @@ def _envelopes(page: pymupdf.Page, rng: np.random.Generator, layout: MapLayout,
         shape.commit()
 
 
-def _stroke(page: pymupdf.Page, lines, rgb: RGB, width_pt: float) -> None:
+def stroke_lines(page: pymupdf.Page, lines, rgb: RGB, width_pt: float) -> None:
     """Stroke every line piece of a (multi)line geometry as one path."""
     pieces = [g for g in getattr(lines, "geoms", [lines])
               if g.geom_type in ("LineString", "LinearRing") and not g.is_empty]

@@ -8,7 +8,7 @@ from typing import Literal
 
 Style = Literal["vector", "scan"]
 Sheet = Literal["A4", "A3", "A2"]
-Look = Literal["classic", "bplan", "lineplan"]
+Look = Literal["classic", "bplan", "lineplan", "handcolour", "ortho"]
 
 
 @dataclass
@@ -30,7 +30,10 @@ class SynthConfig:
         "help": "classic: flat tints, a few hatches; bplan: a German Bebauungsplan (pastel "
                 "tints under dense hatch/dot signatures, parcel grid, building envelopes, "
                 "street casings); lineplan: its black-and-white print (white zones told apart "
-                "by black signatures alone: no vector zones, no colours)."})
+                "by black signatures alone: no vector zones, no colours); handcolour: an old "
+                "plan coloured by hand (uneven watercolour or crayon spilling past the black "
+                "outlines, a raster under the line work: no vector zones); ortho: "
+                "semi-transparent zone fills over an aerial photo."})
 
     def problems(self) -> list[str]:
         """Checks of values, all reported at once."""

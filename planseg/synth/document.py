@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -11,10 +13,12 @@ from shapely import affinity
 
 from planseg.synth.bplan import BplanLook, bplan_palette
 from planseg.synth.coco import zone_annotation_fields
-from planseg.synth.draw import draw_map
+from planseg.synth.draw import ClassicOverlays, MapOverlays, draw_map
 from planseg.synth.furniture import draw_legend_style, draw_panel, draw_text_page
+from planseg.synth.handcolour import HandcolourLook, handcolour_palette
 from planseg.synth.layout import MapLayout, make_map_layout
-from planseg.synth.palette import RGB, class_category_id, make_palette
+from planseg.synth.ortho import OrthoLook, ortho_palette
+from planseg.synth.palette import RGB, ZoneStyle, class_category_id, make_palette
 from planseg.synth.scan import (
     ScanParams,
     draw_scan_params,
@@ -27,6 +31,17 @@ from planseg.synth.scan import (
 SHEETS_PT: dict[str, tuple[float, float]] = {"A4": (842.0, 595.0), "A3": (1191.0, 842.0),
                                              "A2": (1684.0, 1191.0)}
 _FIXED_DATE = "D:20240101000000Z"  # fixed metadata dates: same seed -> same PDF bytes
+
+PaletteOf = Callable[[np.random.Generator, list[ZoneStyle]], list[ZoneStyle]]
+OverlaysOf = Callable[[np.random.Generator], MapOverlays]
+#: Every look but classic: (its palette made of the classic one, its drawing of one map),
+#: both drawing from the look's own random stream. One module per look.
+LOOKS: dict[str, tuple[PaletteOf, OverlaysOf]] = {
+    "bplan": (partial(bplan_palette, mono=False), partial(BplanLook, mono=False)),
+    "lineplan": (partial(bplan_palette, mono=True), partial(BplanLook, mono=True)),
+    "handcolour": (handcolour_palette, HandcolourLook),
+    "ortho": (ortho_palette, OrthoLook),
+}
 
 
 @dataclass
@@ -54,7 +69,9 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
     """Draw one zoning-plan PDF and its GT: 1-2 map sheets, sometimes text-only pages.
 
     ``look`` "bplan" draws the same layout as a Bebauungsplan (:mod:`planseg.synth.bplan`),
-    "lineplan" as its black-and-white print.
+    "lineplan" as its black-and-white print, "handcolour" as an old plan coloured by hand
+    (:mod:`planseg.synth.handcolour`), "ortho" over an aerial photo
+    (:mod:`planseg.synth.ortho`); see :data:`LOOKS`.
     """
     # the document's structure comes first from the stream, so it survives drawing changes
     sheet = sheet or ("A3" if rng.random() < 0.6 else "A2")
@@ -66,19 +83,19 @@ def make_document(rng: np.random.Generator, *, dpi: float, style: str,
     legend_rng = rng.spawn(1)[0]
     # so has the look: classic never spawns it, so its bytes stay what they were
     look_rng = rng.spawn(1)[0] if look != "classic" else None
-    mono = look == "lineplan"
     doc = pymupdf.open()
     layouts: dict[int, MapLayout] = {}  # page_index -> map drawn there
     for index in range(n_text + n_maps):
         if first_map <= index < first_map + n_maps:
             palette = make_palette(rng)
             if look_rng is not None:
-                palette = bplan_palette(look_rng, palette, mono=mono)
+                palette = LOOKS[look][0](look_rng, palette)
             layouts[index] = make_map_layout(rng, page_size, palette)
             page = doc.new_page(width=page_size[0], height=page_size[1])
-            draw_map(page, layouts[index], rng,
-                     None if look_rng is None else BplanLook(look_rng, mono=mono))
-            draw_panel(page, layouts[index], rng, draw_legend_style(legend_rng))
+            overlays = ClassicOverlays() if look_rng is None else LOOKS[look][1](look_rng)
+            draw_map(page, layouts[index], rng, overlays)
+            draw_panel(page, layouts[index], rng, draw_legend_style(legend_rng),
+                       overlays.paint_swatch)
         else:  # text pages are portrait sheets of the same size
             draw_text_page(doc.new_page(width=page_size[1], height=page_size[0]), rng)
     scans: list[ScanParams] | None = None

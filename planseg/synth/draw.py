@@ -1,7 +1,8 @@
 """Draw a :class:`~planseg.synth.layout.MapLayout` as real PDF vector content with PyMuPDF.
 
 Drawing order on the map (why it keeps the ground truth exact): map background (the road
-colour) -> zone fills -> hatches and patterns clipped to each zone -> a look's overlays
+colour) -> zone fills (a look may paint both differently: ``paint_zones``, e.g. a raster
+image) -> hatches and patterns clipped to each zone -> a look's overlays
 (``bplan``: parcels, buildings, envelopes) -> zone boundary strokes -> road centre lines (and
 a look's street casings) -> zone codes and street names as real text (``labels``). Roads are
 the gaps between zones (see ``layout``), so nothing but thin strokes (boundaries, patterns,
@@ -12,23 +13,31 @@ Coordinates are the page frame (points, y down), which is what PyMuPDF's drawing
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 import pymupdf
 import shapely
-from shapely.geometry import MultiLineString, Polygon
+from shapely.geometry import MultiLineString, Polygon, box
 
 from planseg.synth.labels import draw_road_names, draw_zone_label
 from planseg.synth.layout import MapLayout, Zone
-from planseg.synth.palette import Hatch, Pattern
+from planseg.synth.palette import Hatch, Pattern, ZoneStyle
 
 RGB = tuple[float, float, float]
 
 
 class MapOverlays(Protocol):
-    """What a look adds to the classic map (``bplan.BplanLook``); draws from its own random
-    stream, so the classic drawing's draws stay the same."""
+    """What a look changes on the classic map (``bplan.BplanLook``, ``handcolour``,
+    ``ortho``); draws from its own random stream, so the classic drawing's draws stay the same.
+    :class:`ClassicOverlays` is the classic drawing (nothing added)."""
+
+    def paint_zones(self, page: pymupdf.Page, layout: MapLayout, road_rgb: RGB) -> None:
+        """The map background and the zones' areas, under everything else."""
+
+    def paint_swatch(self, page: pymupdf.Page, rect: pymupdf.Rect, style: ZoneStyle) -> None:
+        """A legend swatch's area (its outline and label are the legend's)."""
 
     def over_zones(self, page: pymupdf.Page, layout: MapLayout) -> None:
         """Drawn over the fills and patterns, under the zone boundaries."""
@@ -40,6 +49,29 @@ class MapOverlays(Protocol):
         """The look's colour of the map background (the roads) drawn ``rgb`` classically."""
 
 
+class ClassicOverlays:
+    """The classic map: flat vector fills on the road colour, flat swatches, no line work
+    added. Looks subclass it and change what they draw differently."""
+
+    def paint_zones(self, page: pymupdf.Page, layout: MapLayout, road_rgb: RGB) -> None:
+        """The road colour over the frame, then each zone as one flat (even-odd) fill."""
+        draw_flat_zones(page, layout, road_rgb)
+
+    def paint_swatch(self, page: pymupdf.Page, rect: pymupdf.Rect, style: ZoneStyle) -> None:
+        """The zone fill with its hatch or signature."""
+        draw_swatch(page, rect, style)
+
+    def over_zones(self, page: pymupdf.Page, layout: MapLayout) -> None:
+        """Nothing."""
+
+    def over_roads(self, page: pymupdf.Page, layout: MapLayout) -> None:
+        """Nothing."""
+
+    def road_colour(self, rgb: RGB) -> RGB:
+        """``rgb`` unchanged."""
+        return rgb
+
+
 def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
     """Append the exterior and every hole of ``polygon`` as closed sub-paths of ``shape``."""
     for ring in (polygon.exterior, *polygon.interiors):
@@ -49,32 +81,48 @@ def add_polygon_path(shape: pymupdf.Shape, polygon: Polygon) -> None:
 def draw_map(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
              overlays: MapOverlays | None = None) -> None:
     """Draw the map frame contents: background, zones, hatches, boundaries, codes, frame
-    (``overlays``: a look's extra line work, see the module docstring for the order)."""
-    frame = pymupdf.Rect(*layout.frame_xyxy_pt)
-    road_rgb = _road_colour(rng)
-    if overlays is not None:
-        road_rgb = overlays.road_colour(road_rgb)
-    page.draw_rect(frame, color=None, fill=road_rgb, width=0)
-    for zone in layout.zones:
-        shape = page.new_shape()
-        add_polygon_path(shape, zone.geometry)
-        shape.finish(color=None, fill=zone.style.fill_rgb, even_odd=True, width=0)
-        shape.commit()
+    (``overlays``: a look's painting and extra line work, see the module docstring for the
+    order; None: the classic drawing)."""
+    overlays = overlays or ClassicOverlays()
+    road_rgb = overlays.road_colour(_road_colour(rng))
+    overlays.paint_zones(page, layout, road_rgb)
     for zone in layout.zones:
         if zone.style.hatch is not None:
             draw_hatch(page, zone.geometry, zone.style.hatch)
         if zone.style.pattern is not None:
             draw_pattern(page, zone.geometry, zone.style.pattern)
-    if overlays is not None:
-        overlays.over_zones(page, layout)
+    overlays.over_zones(page, layout)
     _draw_boundaries(page, layout.zones, rng, layout.scale)
     _draw_road_centrelines(page, layout, road_rgb)
-    if overlays is not None:
-        overlays.over_roads(page, layout)
+    overlays.over_roads(page, layout)
     for zone in layout.zones:
         draw_zone_label(page, zone, rng, layout.scale)
     draw_road_names(page, layout, rng)
+    frame = pymupdf.Rect(*layout.frame_xyxy_pt)
     page.draw_rect(frame, color=(0, 0, 0), width=1.5 * layout.scale)
+
+
+def draw_flat_zones(page: pymupdf.Page, layout: MapLayout, road_rgb: RGB) -> None:
+    """The classic zone painting: ``road_rgb`` over the map frame, then one flat even-odd
+    vector fill per zone (what the vector reader and ``planseg label`` read)."""
+    page.draw_rect(pymupdf.Rect(*layout.frame_xyxy_pt), color=None, fill=road_rgb, width=0)
+    for zone in layout.zones:
+        shape = page.new_shape()
+        add_polygon_path(shape, zone.geometry)
+        shape.finish(color=None, fill=zone.style.fill_rgb, even_odd=True, width=0)
+        shape.commit()
+
+
+def draw_swatch(page: pymupdf.Page, rect: pymupdf.Rect, style: ZoneStyle,
+                fill_opacity: float = 1.0) -> None:
+    """A flat legend swatch: the zone fill, its hatch (dense enough that a small swatch
+    shows it) and its bplan signature (as dense as on the map)."""
+    page.draw_rect(rect, color=None, fill=style.fill_rgb, width=0, fill_opacity=fill_opacity)
+    if style.hatch is not None:
+        spacing = min(style.hatch.spacing_pt, rect.height / 3)
+        draw_hatch(page, box(*rect), replace(style.hatch, spacing_pt=spacing))
+    if style.pattern is not None:
+        draw_pattern(page, box(*rect), style.pattern)
 
 
 def _road_colour(rng: np.random.Generator) -> RGB:

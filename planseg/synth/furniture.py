@@ -6,13 +6,13 @@ Coordinates are the page frame (points, y down).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pymupdf
-from shapely.geometry import box
 
-from planseg.synth.draw import draw_hatch, draw_pattern
+from planseg.synth.draw import draw_swatch
 from planseg.synth.layout import MapLayout
 from planseg.synth.palette import ZoneStyle
 
@@ -56,12 +56,18 @@ def draw_legend_style(rng: np.random.Generator) -> LegendStyle:
         row_gap=float(rng.uniform(3.0, 7.0)))
 
 
+#: Paints a legend swatch's area: (page, swatch rectangle, zone style) -> None.
+SwatchPainter = Callable[[pymupdf.Page, pymupdf.Rect, ZoneStyle], None]
+
+
 def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
-               legend: LegendStyle | None = None) -> None:
+               legend: LegendStyle | None = None,
+               paint_swatch: SwatchPainter = draw_swatch) -> None:
     """North arrow, legend, scale bar and title block in the column right of the frame.
 
     Sizes are given for A3 and multiplied by ``layout.scale`` (bigger sheets, bigger type).
-    ``legend`` None draws the original fixed layout ("Legend", ``R1  Residential``, boxed).
+    ``legend`` None draws the original fixed layout ("Legend", ``R1  Residential``, boxed);
+    ``paint_swatch`` paints each swatch's area (a look's own painting; flat fills by default).
     """
     x0, y0, x1, y1 = layout.panel_xyxy_pt
     k = layout.scale
@@ -69,10 +75,11 @@ def draw_panel(page: pymupdf.Page, layout: MapLayout, rng: np.random.Generator,
     _north_arrow(page, (x0 + x1) / 2, y0 + 30 * k, k)
     if legend.at_bottom:
         height = 24 * k + len(layout.palette) * (legend.swatch_h + legend.row_gap) * k
-        _legend(page, layout.palette, legend, x0, y1 - 130 * k - height, x1, k)
+        _legend(page, layout.palette, legend, x0, y1 - 130 * k - height, x1, k,
+                paint_swatch)
         _scale_bar(page, rng, x0 + 6 * k, y0 + 70 * k, x1 - 6 * k, k)
     else:
-        y = _legend(page, layout.palette, legend, x0, y0 + 70 * k, x1, k)
+        y = _legend(page, layout.palette, legend, x0, y0 + 70 * k, x1, k, paint_swatch)
         _scale_bar(page, rng, x0 + 6 * k, min(y + 30 * k, y1 - 150 * k), x1 - 6 * k, k)
     _title_block(page, rng, pymupdf.Rect(x0, y1 - 110 * k, x1, y1), k)
     if rng.random() < 0.6:
@@ -110,20 +117,16 @@ def _north_arrow(page: pymupdf.Page, cx: float, cy: float, k: float) -> None:
 
 
 def _legend(page: pymupdf.Page, palette: list[ZoneStyle], legend: LegendStyle, x0: float,
-            y: float, x1: float, k: float) -> float:
-    """One swatch + code + name per zone style; returns the y below the legend."""
+            y: float, x1: float, k: float, paint_swatch: SwatchPainter) -> float:
+    """One swatch (painted as the look paints zones) + code + name per zone style; returns
+    the y below the legend."""
     top = y - 14 * k
     page.insert_text((x0 + 4 * k, y), legend.heading, fontsize=11 * k, fontname="hebo")
     y += 10 * k
     width, height = legend.swatch_w * k, legend.swatch_h * k
     for style in palette:
         swatch = pymupdf.Rect(x0 + 6 * k, y, x0 + 6 * k + width, y + height)
-        page.draw_rect(swatch, color=None, fill=style.fill_rgb, width=0)
-        if style.hatch is not None:  # dense enough that a small swatch shows its hatch
-            spacing = min(style.hatch.spacing_pt, height / 3)
-            draw_hatch(page, box(*swatch), replace(style.hatch, spacing_pt=spacing))
-        if style.pattern is not None:  # the bplan signature, as dense as on the map
-            draw_pattern(page, box(*swatch), style.pattern)
+        paint_swatch(page, swatch, style)
         page.draw_rect(swatch, color=(0, 0, 0), width=0.5 * k)
         if legend.label_format == "swatch":
             _code_in_swatch(page, style.code, swatch, k)
