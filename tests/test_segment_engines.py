@@ -59,6 +59,24 @@ def test_auto_reads_vector_plans_exactly_one_polygon_per_zone(synth_docs: Path,
     assert all(f["properties"]["class_code"] for f in features)
 
 
+def test_classes_off_reads_no_legend_and_leaves_every_polygon_unclassified(
+        synth_docs: Path, tmp_path: Path) -> None:
+    config = tmp_path / "no-classes.yaml"
+    config.write_text("export:\n  classes: false\n")
+    result = _segment(synth_docs / "pdfs", tmp_path / "out", "--engine", "vector",
+                      "--config", str(config))
+    assert result.exit_code == 0, result.output
+    features = [f for name in ("doc-000", "doc-001")
+                for f in _read(tmp_path / "out" / f"{name}.geojson")["features"]]
+    assert features and all(f["properties"]["class_code"] is None
+                            and f["properties"]["class_label"] is None for f in features)
+    coco = _read(tmp_path / "out" / "coco.json")
+    assert [c["name"] for c in coco["categories"]] == ["zone"]
+    # the zones themselves do not depend on the legend
+    gt = _read(synth_docs / "data" / "annotations.json")
+    assert coco_metrics(gt, coco)["ap50"] >= 0.98
+
+
 def test_engine_vector_needs_no_model_and_warns_on_pages_without_zones(
         synth_docs: Path, tmp_path: Path) -> None:
     image = tmp_path / "in" / "scan.png"

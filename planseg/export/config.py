@@ -33,6 +33,10 @@ class ExportConfig:
         "help": "write DIR/previews/<document>-p<page>.png overlays"})
     preview_opacity: float = field(default=0.45, metadata={
         "help": "fill opacity of polygons in previews, 0..1"})
+    classes: bool = field(default=True, metadata={
+        "help": "read each map page's legend and give its polygons their classes "
+                "(class_code, class_label, ...); false: no legend is read, every polygon "
+                "stays unclassified"})
     class_max_delta_e: float = field(default=8.0, metadata={
         "help": "a polygon takes a legend swatch's class by colour only within this CIEDE2000 "
                 "distance of the swatch, for legends read from pixels (scans)"})

@@ -143,7 +143,8 @@ def export_pdf_page(source: PageSource, detections: list[Detection], config: Exp
                      georef=read_georef(doc, page_index), words=page_words(doc, page_index),
                      detections=detections, image=image, engine=source.engine,
                      page_kind=source.page_kind,
-                     legend=_legend(doc, page_index, detections, source.legend))
+                     legend=_legend(doc, page_index, detections, source.legend)
+                     if config.classes else None)
     result = export_page(page, config, out_dir)
     page.image = None  # the device process needs detections and transforms only
     return result

@@ -34,6 +34,8 @@ def partition_page(detections: Sequence[Detection], width_px: int, height_px: in
     union of the result equals the union of the masks (except isolated pieces below
     ``config.min_area_px``, which are dropped).
     """
+    if not detections:  # a text or blank page: no full-page label image to scan
+        return {}
     config = config or VectorizeConfig()
     labels, boxes = paint_labels(detections, width_px, height_px)
     reassign_slivers(labels, boxes, config.min_area_px)

@@ -40,7 +40,8 @@ class AutoEngine:
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The plan of the engine this page suits (see the module docstring)."""
-        page = read_vector_page(doc, page_index, self.config.vector, legend=True)
+        page = read_vector_page(doc, page_index, self.config.vector,
+                                legend=self.config.export.classes)
         if page.fallback is not None:
             log.warning("%s page %d: %s; segmenting its pixels", doc.path.name,
                         page_index + 1, page.fallback)

@@ -30,7 +30,8 @@ class VectorEngine:
 
     def plan_page(self, doc: Document, page_index: int) -> PagePlan:
         """The page's vector zones as final detections."""
-        page = read_vector_page(doc, page_index, self.config.vector, legend=True)
+        page = read_vector_page(doc, page_index, self.config.vector,
+                                legend=self.config.export.classes)
         if page.fallback is not None or (page.page_kind == "map" and not page.zones):
             log.warning("%s page %d: no vector zones (%s); engine vector runs no model",
                         doc.path.name, page_index + 1, page.fallback or "no filled zones")
