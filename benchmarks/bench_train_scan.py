@@ -22,7 +22,7 @@ held-out pages are ``synth --style scan --look bplan`` documents of other seeds.
 
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]
-[--look classic|bplan] [--train-from synth|label] [--scan-copies 2]
+[--look classic|bplan|lineplan|handcolour|ortho] [--train-from synth|label] [--scan-copies 2]
 [--recipes planseg,usual] [--set KEY=VALUE ...]`` (``--recipes ""``: only the starting
 model's row) and copy the printed
 Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
@@ -38,12 +38,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import get_args
 
 import yaml
 
 from planseg.config import load_config
 from planseg.models.checkpoints import load_model
 from planseg.synth import generate
+from planseg.synth.config import Look
 from planseg.train import run
 from planseg.train.calibrate import CALIBRATION_GRID, calibrate_thresholds
 from planseg.train.config import DatasetConfig, TrainConfig, ValidationConfig
@@ -159,7 +161,7 @@ def main() -> None:
     parser.add_argument("--val-docs", type=int, default=6)
     parser.add_argument("--points-per-side", type=int, default=16)
     parser.add_argument("--dpi", type=float, default=100.0, help="synth page resolution")
-    parser.add_argument("--look", choices=["classic", "bplan"], default="classic",
+    parser.add_argument("--look", choices=list(get_args(Look)), default="classic",
                         help="synth look of every page")
     parser.add_argument("--train-from", choices=["synth", "label"], default="synth",
                         help="synth scan pages with synth's truth, or vector pages through "

@@ -63,7 +63,8 @@ class VectorPage:
     paths: int  # drawings read (fills and strokes)
     fallback: str | None  # why the vector reading gave up (caller falls back to pixels)
     # the page's legend, read from the same pass over the drawing (read_drawn_legend); None
-    # where it was not asked for, the reading gave up, or it needs the page's pixels
+    # where it was not asked for, the page is not a map, the reading gave up, or it needs
+    # the page's pixels
     legend: PageLegend | None = None
 
 
@@ -111,9 +112,11 @@ def read_vector_page(doc: Document, page_index: int, config: VectorConfig | None
         zones, coverage = [], 0.0
     zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
     zones.sort(key=_reading_order)
+    # a text or blank page has no polygons to classify: its legend is not read
+    legend_read = None if shapes is None or kind != "map" else \
+        read_drawn_legend(doc, page_index, shapes, words)
     return VectorPage(zones, _to_pdf(frame, to_pdf), coverage, kind, drawing.paths, None,
-                      None if shapes is None else read_drawn_legend(doc, page_index, shapes,
-                                                                    words))
+                      legend_read)
 
 
 def zones_px(doc: Document, page_index: int, page: VectorPage,
