@@ -23,10 +23,11 @@ held-out pages are ``synth --style scan --look bplan`` documents of other seeds.
 Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--model planseg-default] [--minutes 15] [--points-per-side 16] [--dpi 100]
 [--look classic|bplan|lineplan|handcolour|ortho] [--train-from synth|label] [--scan-copies 2]
-[--recipes planseg,usual] [--set KEY=VALUE ...]`` (``--recipes ""``: only the starting
-model's row) and copy the printed
-Markdown table into ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an
-architecture name / checkpoint path with ``--model``).
+[--label-set KEY=VALUE ...] [--recipes planseg,usual] [--set KEY=VALUE ...]``
+(``--recipes ""``: only the starting model's row) and copy the printed Markdown table into
+``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an architecture name /
+checkpoint path with ``--model``). ``--look ortho`` with ``--train-from label`` needs
+``--label-set vector.transparent_zones=true`` (its zones are semi-transparent fills).
 """
 
 from __future__ import annotations
@@ -74,12 +75,14 @@ def finetune_settings(minutes: float, extra: list[str]) -> dict:
 
 
 def make_data(work: Path, train_pages: int, val_docs: int, dpi: float, look: str = "classic",
-              train_from: str = "synth", scan_copies: int = 2) -> Path:
+              train_from: str = "synth", scan_copies: int = 2,
+              label_settings: dict | None = None) -> Path:
     """DATA/train with ``train_pages`` annotated pages, DATA/val (scans) from other seeds.
 
     ``train_from`` "synth": the pages are ``synth --style scan`` pages with synth's truth;
     "label": vector pages annotated by ``planseg label --scan-copies`` (each page and its
-    copies; ``train_pages`` counts the vector pages)."""
+    copies; ``train_pages`` counts the vector pages), with ``label_settings`` (dotted keys) as
+    its config file."""
     data = work / "data"
     if (data / "val" / "annotations.json").exists():
         return data
@@ -89,8 +92,11 @@ def make_data(work: Path, train_pages: int, val_docs: int, dpi: float, look: str
     source = work / "synth-train" / "data"
     if train_from == "label":
         source = work / "label" / "data"
+        label_config = work / "label.yaml"
+        label_config.write_text(yaml.safe_dump(_nested(label_settings or {})))
         planseg_cli("label", str(work / "synth-train" / "pdfs"), "--out", str(work / "label"),
-                    "--dpi", f"{dpi:g}", "--scan-copies", str(scan_copies))
+                    "--dpi", f"{dpi:g}", "--scan-copies", str(scan_copies),
+                    "--config", str(label_config))
     coco = json.loads((source / "annotations.json").read_text())
     zoned = {a["image_id"] for a in coco["annotations"]}
     pages = sorted({(i["pdf"], i["page"]) for i in coco["images"] if i["id"] in zoned})
@@ -106,6 +112,18 @@ def make_data(work: Path, train_pages: int, val_docs: int, dpi: float, look: str
     (data / "train/annotations.json").write_text(json.dumps(coco))
     shutil.copytree(work / "synth-val/data", data / "val")
     return data
+
+
+def _nested(settings: dict) -> dict:
+    """{"vector.transparent_zones": True} -> {"vector": {"transparent_zones": True}}."""
+    nested: dict = {}
+    for key, value in settings.items():
+        *sections, name = key.split(".")
+        target = nested
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[name] = value
+    return nested
 
 
 def planseg_cli(*args: str) -> None:
@@ -168,12 +186,17 @@ def main() -> None:
                              "planseg label --scan-copies")
     parser.add_argument("--scan-copies", type=int, default=2,
                         help="with --train-from label: scan copies per labelled page")
+    parser.add_argument("--label-set", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --train-from label: a planseg label setting (repeatable), "
+                             "e.g. vector.transparent_zones=true for --look ortho")
     parser.add_argument("--recipes", default="planseg,usual")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a training setting for both recipes (repeatable)")
     args = parser.parse_args()
+    label_settings = {k: yaml.safe_load(v) for k, _, v in
+                      (item.partition("=") for item in args.label_set)}
     data = make_data(args.work, args.train_pages, args.val_docs, args.dpi, args.look,
-                     args.train_from, args.scan_copies)
+                     args.train_from, args.scan_copies, label_settings)
     # the AMG thresholds segment would use with the starting model (its calibrated
     # amg_defaults, else SAM's)
     start = load_model(args.model).meta.get("amg_defaults", {})
