@@ -47,6 +47,9 @@ def text_lines(words: list[tuple], to_display: np.ndarray) -> list[TextLine]:
         runs.setdefault((block, line), []).append((box, text))
     lines = []
     for words in runs.values():
+        if len(words) == 1:  # most lines of a map's text layer: one word, nothing to split
+            lines.append(_line(words))
+            continue
         words.sort(key=lambda w: w[0][0])
         height = max(b[3] - b[1] for b, _ in words)
         current = [words[0]]
