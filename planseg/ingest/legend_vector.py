@@ -46,6 +46,13 @@ class VectorShapes:
         self._stroke_boxes = array("d")
         self._stroke_records: list[bytes | tuple] = []
         self._stroke_rects: np.ndarray | None = None  # the boxes as (N, 4), for hatch()
+        # but one-segment strokes (three in four of a map's small strokes) go to flat arrays:
+        # box, the segment's ends as drawn, seqno and colour (an index into _line_colours) -
+        # no record to write and no object per stroke (Plochingen: 12,500 of 17,100)
+        self._line_boxes, self._line_ends = array("d"), array("d")
+        self._line_seqnos, self._line_colour_ids = array("q"), array("q")
+        self._line_colours: dict[tuple | None, int] = {}  # raw colour -> its index
+        self._line_rects: np.ndarray | None = None  # _line_boxes as (M, 4), for hatch()
         self._colours: dict[tuple, RGB8] = {}
         self.failed: Exception | None = None  # why a path fed as a callback was not read
         for path in drawings:
@@ -83,16 +90,31 @@ class VectorShapes:
             x0, y0, x1, y1 = rect
             width, height = x1 - x0, y1 - y0
             if "s" in kind and width < 400 and height < 400:
-                self._stroke_boxes.extend(rect)
                 items = path["items"]
-                record = (seqno, path.get("color"), items)
-                try:
-                    record = marshal.dumps(record)
-                except ValueError:
-                    pass  # get_drawings' Points: kept as they are
-                self._stroke_records.append(record)
-                if kind == "s" and (len(items) > 4 or len(items) == 1 and items[0][0] == "l"):
-                    return  # a line or a long outline: no box (_is_box), and no fill
+                colour = path.get("color")
+                # (a colour that cannot be a dict key - never from MuPDF - takes a record)
+                if len(items) == 1 and items[0][0] == "l" and colour.__hash__ is not None:
+                    try:
+                        colour_id = self._line_colours[colour]
+                    except KeyError:
+                        colour_id = self._line_colours[colour] = len(self._line_colours)
+                    self._line_boxes.extend(rect)
+                    self._line_ends.extend(items[0][1])
+                    self._line_ends.extend(items[0][2])
+                    self._line_seqnos.append(seqno)
+                    self._line_colour_ids.append(colour_id)
+                    if kind == "s":
+                        return  # a line: no box (_is_box), and no fill
+                else:
+                    self._stroke_boxes.extend(rect)
+                    record = (seqno, colour, items)
+                    try:
+                        record = marshal.dumps(record)
+                    except ValueError:
+                        pass  # get_drawings' Points: kept as they are
+                    self._stroke_records.append(record)
+                    if kind == "s" and len(items) > 4:
+                        return  # a long outline: no box (_is_box), and no fill
             if width >= _MIN_SIDE_PT and height >= _MIN_SIDE_PT:
                 self._swatch(path, kind, seqno, rect, width, height)
         except Exception as exc:
@@ -139,21 +161,30 @@ class VectorShapes:
         x0, y0, x1, y1 = rect
         if self._stroke_rects is None:  # built once, for the few swatches that have a label
             self._stroke_rects = np.array(self._stroke_boxes, dtype=np.float64).reshape(-1, 4)
+            self._line_rects = np.array(self._line_boxes, dtype=np.float64).reshape(-1, 4)
         rects = self._stroke_rects
-        near = np.flatnonzero((rects[:, 0] < x1) & (rects[:, 2] > x0) & (rects[:, 1] < y1)
-                              & (rects[:, 3] > y0))
-        segments = []  # (colour, start, end) of the lines and curves that may hatch it
-        for i in near.tolist():
+        strokes = []  # (seqno, colour, [(start, end)]) of the strokes that may hatch it
+        for i in _overlapping(rects, rect):
             record = self._stroke_records[i]
             stroke_seqno, raw_colour, items = \
                 marshal.loads(record) if isinstance(record, bytes) else record
             if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
                 continue  # no stroke colour, or under the fill: hidden
-            colour = self._colour(raw_colour)
             if _is_box(items) and max(abs(a - b) for a, b in
                                       zip(rects[i].tolist(), rect, strict=True)) < 1.5:
                 continue  # the swatch's own outline
-            segments += [(colour, item[1], item[-1]) for item in items if item[0] in ("l", "c")]
+            strokes.append((stroke_seqno, raw_colour,
+                            [(item[1], item[-1]) for item in items if item[0] in ("l", "c")]))
+        raw_colours = list(self._line_colours)  # in index order
+        for i in _overlapping(self._line_rects, rect):
+            stroke_seqno, raw_colour = self._line_seqnos[i], raw_colours[self._line_colour_ids[i]]
+            if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
+                continue
+            px, py, qx, qy = self._line_ends[4 * i:4 * i + 4]
+            strokes.append((stroke_seqno, raw_colour, [((px, py), (qx, qy))]))
+        strokes.sort(key=lambda stroke: stroke[0])  # painter's order, as the runs are summed
+        segments = [(self._colour(raw_colour), p, q) for _, raw_colour, ends in strokes
+                    for p, q in ends]  # (colour, start, end) of the lines and curves
         ends = np.array([(p[0], p[1], q[0], q[1]) for _, p, q in segments],
                         dtype=np.float64).reshape(-1, 4)
         inside, total = _clipped_lengths(ends, rect)
@@ -165,6 +196,13 @@ class VectorShapes:
             return None
         colour, run = max(runs.items(), key=lambda kv: kv[1])
         return colour if run >= 0.8 * min(x1 - x0, y1 - y0) else None  # one full crossing
+
+
+def _overlapping(rects: np.ndarray, box: Box) -> list[int]:
+    """Indices of the (N, 4) ``rects`` that overlap ``box`` (open intervals)."""
+    x0, y0, x1, y1 = box
+    return np.flatnonzero((rects[:, 0] < x1) & (rects[:, 2] > x0) & (rects[:, 1] < y1)
+                          & (rects[:, 3] > y0)).tolist()
 
 
 def collect_shapes(page: Any) -> VectorShapes:
