@@ -39,7 +39,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 PLANNING = REPO.parent / "shared" / "realdata" / "planning"
@@ -75,14 +77,7 @@ def measure(path: Path, page_index: int, repeats: int) -> dict:
 
     ways = ("base", "shared", "alone")
     classified = {way: one_page(way)[1] for way in ways}  # warm-up round
-    wall: dict[str, list[float]] = {way: [] for way in ways}
-    cpu: dict[str, list[float]] = {way: [] for way in ways}
-    for round_index in range(repeats):
-        for way in ways[round_index % 3:] + ways[:round_index % 3]:  # rotate the order
-            started, started_cpu = time.perf_counter(), time.process_time()
-            one_page(way)
-            wall[way].append(time.perf_counter() - started)
-            cpu[way].append(time.process_time() - started_cpu)
+    wall, cpu = timed_rounds(ways, repeats, one_page)
     shared = read_vector_page(doc, page_index, legend=True)
     return {"wall": {w: min(t) for w, t in wall.items()},
             "cpu": {w: min(t) for w, t in cpu.items()},
@@ -92,9 +87,25 @@ def measure(path: Path, page_index: int, repeats: int) -> dict:
             "classified": classified, "zones": len(shared.zones)}
 
 
-def in_fresh_process(path: Path, page_index: int, repeats: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", str(path), str(page_index),
-                          "--repeats", str(repeats)], capture_output=True, text=True,
+def timed_rounds(ways: tuple, repeats: int, fn: Callable[[Any], object],
+                 ) -> tuple[dict[Any, list[float]], dict[Any, list[float]]]:
+    """``fn(way)`` for every way, ``repeats`` rounds, the order rotated each round (no way
+    always runs first): wall and CPU seconds of each call, per way."""
+    wall: dict[Any, list[float]] = {way: [] for way in ways}
+    cpu: dict[Any, list[float]] = {way: [] for way in ways}
+    for round_index in range(repeats):
+        shift = round_index % len(ways)
+        for way in ways[shift:] + ways[:shift]:
+            started, started_cpu = time.perf_counter(), time.process_time()
+            fn(way)
+            wall[way].append(time.perf_counter() - started)
+            cpu[way].append(time.process_time() - started_cpu)
+    return wall, cpu
+
+
+def in_fresh_process(*args: str) -> dict:
+    """This script with ``args`` in a fresh process: the JSON of its last line."""
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True,
                          check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -106,26 +117,15 @@ def measure_run(folder: Path, repeats: int) -> dict:
     from planseg.infer.config import SegmentConfig
     from planseg.infer.run import run
 
-    def one(classes: bool, out: Path) -> tuple[float, float, int]:
-        config = load_config(SegmentConfig, None, {
-            "inputs": [folder], "out": out, "engine": "vector", "workers": 0, "force": True,
-            "dpi": DPI, "export.classes": classes})
-        started, started_cpu = time.perf_counter(), time.process_time()
-        summary = run(config)
-        return time.process_time() - started_cpu, time.perf_counter() - started, \
-            summary.pages
-
     with tempfile.TemporaryDirectory() as tmp:
-        outs = {way: Path(tmp) / str(way) for way in (True, False)}
-        pages = {way: one(way, out)[2] for way, out in outs.items()}  # warm-up
-        cpu: dict[bool, list[float]] = {True: [], False: []}
-        wall: dict[bool, list[float]] = {True: [], False: []}
-        for round_index in range(repeats):
-            for way in ((True, False) if round_index % 2 == 0 else (False, True)):
-                seconds_cpu, seconds, _ = one(way, outs[way])
-                cpu[way].append(seconds_cpu)
-                wall[way].append(seconds)
-    return {"pages": pages[True], "cpu": {str(w): min(t) for w, t in cpu.items()},
+        configs = {classes: load_config(SegmentConfig, None, {
+            "inputs": [folder], "out": Path(tmp) / str(classes), "engine": "vector",
+            "workers": 0, "force": True, "dpi": DPI, "export.classes": classes})
+            for classes in (True, False)}  # built outside the timed calls
+        pages = run(configs[True]).pages  # warm-up round
+        run(configs[False])
+        wall, cpu = timed_rounds((True, False), repeats, lambda way: run(configs[way]))
+    return {"pages": pages, "cpu": {str(w): min(t) for w, t in cpu.items()},
             "wall": {str(w): min(t) for w, t in wall.items()}}
 
 
@@ -136,9 +136,7 @@ def run_table(folders: list[tuple[str, Path]], repeats: int) -> float:
     print("|---|---:|---:|---:|---:|---:|")
     worst = 0.0
     for label, folder in folders:
-        out = subprocess.run([sys.executable, __file__, "--run-one", str(folder), "--repeats",
-                              str(repeats)], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = in_fresh_process("--run-one", str(folder), "--repeats", str(repeats))
         pages, cpu, wall = r["pages"], r["cpu"], r["wall"]
         share = cpu["True"] / cpu["False"] - 1
         worst = max(worst, share)
@@ -188,7 +186,8 @@ def main() -> None:
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         worst = 0.0
         for label, path, page_index in pages:
-            r = in_fresh_process(path, page_index, args.repeats)
+            r = in_fresh_process("--one", str(path), str(page_index), "--repeats",
+                                 str(args.repeats))
             wall, cpu = r["wall"], r["cpu"]
             share = wall["shared"] / wall["base"] - 1
             share_cpu = cpu["shared"] / cpu["base"] - 1
