@@ -53,6 +53,7 @@ class VectorShapes:
         self._line_seqnos, self._line_colour_ids = array("q"), array("q")
         self._line_colours: dict[tuple | None, int] = {}  # raw colour -> its index
         self._line_rects: np.ndarray | None = None  # _line_boxes as (M, 4), for hatch()
+        self._line_colour_list: list[tuple | None] = []  # _line_colours' keys by index
         self._colours: dict[tuple, RGB8] = {}
         self.failed: Exception | None = None  # why a path fed as a callback was not read
         for path in drawings:
@@ -162,6 +163,7 @@ class VectorShapes:
         if self._stroke_rects is None:  # built once, for the few swatches that have a label
             self._stroke_rects = np.array(self._stroke_boxes, dtype=np.float64).reshape(-1, 4)
             self._line_rects = np.array(self._line_boxes, dtype=np.float64).reshape(-1, 4)
+            self._line_colour_list = list(self._line_colours)  # in index order
         rects = self._stroke_rects
         strokes = []  # (seqno, colour, [(start, end)]) of the strokes that may hatch it
         for i in _overlapping(rects, rect):
@@ -175,7 +177,7 @@ class VectorShapes:
                 continue  # the swatch's own outline
             strokes.append((stroke_seqno, raw_colour,
                             [(item[1], item[-1]) for item in items if item[0] in ("l", "c")]))
-        raw_colours = list(self._line_colours)  # in index order
+        raw_colours = self._line_colour_list
         for i in _overlapping(self._line_rects, rect):
             stroke_seqno, raw_colour = self._line_seqnos[i], raw_colours[self._line_colour_ids[i]]
             if raw_colour is None or (rgb is not None and stroke_seqno < seqno):
