@@ -56,8 +56,12 @@ def signed_distance_px(polygon: Polygon, origin_pt: tuple[float, float], px_per_
 
 def jpeg_bytes(rgb: np.ndarray, quality: int) -> bytes:
     """JPEG of an HxWx3 float RGB image in [0, 1]."""
-    pixels = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR),
+    return jpeg_uint8_bytes(np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8), quality)
+
+
+def jpeg_uint8_bytes(rgb: np.ndarray, quality: int) -> bytes:
+    """JPEG of an HxWx3 uint8 RGB image (the looks' rasters and ``--style scan`` pages)."""
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
                             [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:  # pragma: no cover - cv2 only fails on empty images
         raise RuntimeError("JPEG encoding failed")

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 import pymupdf
 
+from planseg.synth.raster import jpeg_uint8_bytes
+
 RGB = tuple[float, float, float]
 
 
@@ -112,11 +114,7 @@ def scan_jpeg(image: np.ndarray, params: ScanParams, rng: np.random.Generator, s
     grain = rng.standard_normal((height, width), dtype=np.float32)
     grain = (grain * params.noise_sigma).astype(np.int16)[..., None]
     degraded = np.clip(blurred.astype(np.int16) + grain, 0, 255).astype(np.uint8)
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(degraded, cv2.COLOR_RGB2BGR),
-                            [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
-    if not ok:  # pragma: no cover - cv2 only fails on empty images
-        raise RuntimeError("JPEG encoding failed")
-    return jpeg.tobytes()
+    return jpeg_uint8_bytes(degraded, params.jpeg_quality)
 
 
 def skew_affine_px(params: ScanParams, page_size_pt: tuple[float, float],
