@@ -131,18 +131,39 @@ def test_repeated_swatch_colours_decided_by_text_or_none() -> None:
     assert assign_class(list(PINK), "", twice)["class_code"] == "B2"
 
 
-def test_code_in_zone_wins_over_a_far_colour() -> None:
-    props = assign_class(list(BLUE), "R1", PLAN)
+def test_code_in_zone_decides_where_no_colour_is_near() -> None:
+    grey = [128, 128, 128]  # far from every swatch
+    assert assign_class(grey, "", PLAN)["class_code"] is None
+    props = assign_class(grey, "R1", PLAN)
     assert (props["class_code"], props["class_source"]) == ("R1", "text")
     assert props["class_distance"] > 20
     assert assign_class(None, "R1", PLAN)["class_distance"] is None  # no colour to measure
 
 
-def test_several_codes_in_zone_narrow_the_colour_choice() -> None:
+def test_a_clear_colour_is_not_overruled_by_other_codes_written_inside() -> None:
+    # Plochingen: a Gemeinbedarf area (exact swatch colour) carries the codes of the rights
+    # of way and planting rules drawn over it, whose swatches are white with black hatch
+    overlay = (255, 255, 255)
+    legend = _legend(_entry(PINK, None, "Fläche für Gemeinbedarf"),
+                     _entry(overlay, "GR", "Gehrecht", hatch=(0, 0, 0)),
+                     _entry(overlay, "Pfb 1", "Pflanzbindung", hatch=(0, 0, 0)))
+    props = assign_class(list(PINK), "Lärmschutzwall Pfb 1 GR 3533", legend)
+    assert (props["class_label"], props["class_source"]) == ("Fläche für Gemeinbedarf",
+                                                             "colour")
+    props = assign_class(list(BLUE), "R1", PLAN)  # one code of another class: colour still
+    assert (props["class_code"], props["class_source"]) == ("G1", "colour")
+
+
+def test_several_codes_in_zone_narrow_close_colours() -> None:
     props = assign_class(list(PINK), "R1 B2", PLAN)
     assert (props["class_code"], props["class_source"]) == ("B2", "both")
-    # the colour matches a class whose code is not among those written: no guess
-    assert assign_class(list(BLUE), "R1 B2", PLAN)["class_code"] is None
+    b1, b2 = (242, 158, 158), (240, 155, 157)  # too close for colour alone
+    legend = _legend(_entry(b1, "B1"), _entry(b2, "B2"), _entry(YELLOW, "R1"),
+                     _entry(BLUE, "G1"))
+    props = assign_class([241, 157, 158], "R1 B2", legend)
+    assert (props["class_code"], props["class_source"]) == ("B2", "both")
+    # neither close swatch's code is among those written: no guess
+    assert assign_class([241, 157, 158], "R1 G1", legend)["class_code"] is None
 
 
 def test_assign_classes_equals_one_by_one() -> None:

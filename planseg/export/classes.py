@@ -96,15 +96,21 @@ def assign_class(fill_rgb: Sequence[int] | None, text: str | None,
     ``fill_rgb``: the polygon's dominant 8-bit sRGB colour (None when unknown); ``text``: the
     words inside the polygon. Rules, in order:
 
-    1. exactly one legend code is written inside the zone -> that code's swatch (the one
-       nearest in colour if the code has several); "both" when it is also within the
-       colour threshold and among the swatches colour alone would pick, else "text";
-    2. otherwise colour decides alone ("colour") when the nearest swatch is within the
-       colour threshold (:func:`max_delta_e`: ``class_max_delta_e_vector`` for vector
-       legends, ``class_max_delta_e`` for legends read from pixels) and no swatch of
-       another class lies within ``class_ambiguous_delta_e`` of that distance (several
-       codes inside the zone only narrow the candidates to those codes: "both");
-    3. otherwise unclassified. (:func:`assign_classes` may still decide a polygon that
+    1. a clear colour decides: the nearest swatch is within the colour threshold
+       (:func:`max_delta_e`: ``class_max_delta_e_vector`` for vector legends,
+       ``class_max_delta_e`` for legends read from pixels) and no swatch of another class
+       lies within ``class_ambiguous_delta_e`` of that distance -> "both" when its code is
+       also written inside, else "colour". Codes of other entries written inside do not
+       overrule it: a large zone carries the labels of the overlays drawn over it (rights of
+       way, planting rules: "GR", "LR 1", "Pfb 1" inside a Gemeinbedarf area in Plochingen),
+       which are legend codes but not the zone's class;
+    2. otherwise (colours too close, a hatched swatch sharing its base colour, or no swatch
+       near) exactly one legend code written inside decides -> that code's swatch (the one
+       nearest in colour if the code has several): "text" ("both" when colour found it
+       among the swatches too close to tell apart);
+    3. otherwise several codes inside narrow the colour's candidates to those codes: "both"
+       when one of them is within the threshold;
+    4. otherwise unclassified. (:func:`assign_classes` may still decide a polygon that
        colour alone finds ambiguous, by matching the whole page's zone colours to the
        swatches one-to-one, for legends read from pixels only: "colour".)
     """
@@ -167,18 +173,21 @@ def _decide(entries: Sequence[LegendEntry], distances: np.ndarray, codes: set[st
     """The rules of :func:`assign_class` for one polygon: ``distances`` (N,) ΔE2000 to each
     swatch, ``codes`` the legend codes written inside it, ``limit`` the colour threshold."""
     candidates = _colour_candidates(entries, distances, config)
+    if len(candidates) == 1 and distances[candidates[0]] <= limit:
+        clear = entries[candidates[0]]
+        return _properties(clear, distances[candidates[0]],
+                           "both" if clear.code in codes else "colour")
     if len(codes) == 1:
         code = next(iter(codes))
         index = min((i for i, e in enumerate(entries) if e.code == code),
                     key=lambda i: distances[i])
         agrees = index in candidates and distances[index] <= limit
         return _properties(entries[index], distances[index], "both" if agrees else "text")
-    if codes:  # a polygon over several zones' labels: colour may choose among them
-        candidates = [i for i in candidates if entries[i].code in codes]
+    # a polygon over several zones' labels: colour may choose among those codes
+    candidates = [i for i in candidates if entries[i].code in codes]
     if len(candidates) != 1 or distances[candidates[0]] > limit:
         return unclassified()
-    return _properties(entries[candidates[0]], distances[candidates[0]],
-                       "both" if codes else "colour")
+    return _properties(entries[candidates[0]], distances[candidates[0]], "both")
 
 
 def _colour_candidates(entries: Sequence[LegendEntry], distances: np.ndarray,
