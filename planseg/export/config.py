@@ -37,6 +37,12 @@ class ExportConfig:
         "help": "read each map page's legend and give its polygons their classes "
                 "(class_code, class_label, ...); false: no legend is read, every polygon "
                 "stays unclassified"})
+    drop_base_map: bool = field(default=True, metadata={
+        "help": "leave out the base map under the plan: drawn shapes of one neutral grey the "
+                "page's legend does not name, at least base_map_min_count of them "
+                "(cadastral building footprints); false keeps them as unclassified zones"})
+    base_map_min_count: int = field(default=10, metadata={
+        "help": "how many drawn shapes of one unnamed grey make it the base map"})
     class_max_delta_e: float = field(default=8.0, metadata={
         "help": "a polygon takes a legend swatch's class by colour only within this CIEDE2000 "
                 "distance of the swatch, for legends read from pixels (scans)"})
@@ -50,6 +56,8 @@ class ExportConfig:
         """Checks reported together by planseg.config."""
         found = [f"formats: unknown format {f!r} (known: {', '.join(FORMATS)})"
                  for f in self.formats if f not in FORMATS]
+        if self.base_map_min_count < 1:
+            found.append(f"base_map_min_count: must be >= 1, got {self.base_map_min_count}")
         if not 0.0 <= self.preview_opacity <= 1.0:
             found.append(f"preview_opacity: must be within 0..1, got {self.preview_opacity}")
         found += [f"{name}: must be >= 0, got {getattr(self, name)}"

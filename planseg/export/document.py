@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from planseg.export.base_map import base_map_features
 from planseg.export.classes import assign_classes
 from planseg.export.coco import document_coco
 from planseg.export.config import ExportConfig
@@ -98,6 +99,8 @@ def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExp
                              [f.properties["text"] for f in features], page.legend, config)
     for feature, properties in zip(features, classes, strict=True):
         feature.properties.update(properties)
+    if config.drop_base_map:
+        features = _without_base_map(page, features, config.base_map_min_count)
     result = PageExport(page=page, features=features)
     if config.previews:
         path = preview_path(out_dir, page.document, page.page_number)
@@ -105,6 +108,22 @@ def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExp
                       opacity=config.preview_opacity)
         result.paths.append(path)
     return result
+
+
+def _without_base_map(page: PageMasks, features: list[PageFeature],
+                      min_count: int) -> list[PageFeature]:
+    """``features`` less the base map (:mod:`planseg.export.base_map`), renumbered 1..n;
+    how many were left out is logged once per page."""
+    base = base_map_features(features, page.legend, min_count)
+    if not any(base):
+        return features
+    kept = [f for f, is_base in zip(features, base, strict=True) if not is_base]
+    for number, feature in enumerate(kept, start=1):
+        feature.id = number
+    log.info("%s page %d: %d grey shapes the legend does not name left out as base map "
+             "(export.drop_base_map: false keeps them)", page.document, page.page_number,
+             sum(base))
+    return kept
 
 
 @dataclass(frozen=True)
