@@ -184,6 +184,35 @@ def test_two_legends_are_both_returned_with_a_note(tmp_path: Path) -> None:
     assert len(legend.entries) == 4 and any("far apart" in n for n in legend.notes)
 
 
+def test_an_outlined_box_takes_the_colour_of_the_sample_inside_it(tmp_path: Path) -> None:
+    # a Bebauungsplan legend: every row an outlined 84 x 28 pt box; a colour class draws a
+    # sample inside its box, a symbol row a small black mark, a plain row nothing
+    pdf = pymupdf.open()
+    page = pdf.new_page(width=400, height=300)
+    page.insert_text((40, 40), "Zeichenerklärung", fontsize=11)
+    rows = [("Flächen für Versorgungsanlagen", (1.0, 1.0, 0.0), 28.0),
+            ("Zweckbestimmung Verwaltung", (0.0, 0.0, 0.0), 14.0),
+            ("Grenze des Geltungsbereichs", None, 0.0),
+            ("Fläche für Gemeinbedarf", (1.0, 0.5, 1.0), 6.0)]  # too small to colour it
+    for i, (label, sample, side) in enumerate(rows):
+        top = 60 + i * 36
+        page.draw_rect(pymupdf.Rect(40, top, 124, top + 28), color=(0, 0, 0), width=0.5)
+        if sample is not None:
+            # at the box's left end: beyond a label's reach (the box is the labelled swatch)
+            page.draw_rect(pymupdf.Rect(42, top + 14 - side / 2, 42 + side, top + 14 + side / 2),
+                           color=None, fill=sample)
+        page.insert_text((132, top + 17), label, fontsize=8)
+    path = tmp_path / "boxes.pdf"
+    pdf.save(path)
+    with open_document(path) as doc:
+        legend = read_legend(doc, 0)
+    colours = {e.label: e.hex for e in legend.entries}
+    assert colours == {"Flächen für Versorgungsanlagen": "#ffff00",
+                       "Zweckbestimmung Verwaltung": "#ffffff",
+                       "Grenze des Geltungsbereichs": "#ffffff",
+                       "Fläche für Gemeinbedarf": "#ffffff"}
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("RS-2 Residential Single", ("RS-2", "Residential Single")),
     ("C-1 Limited Commercial", ("C-1", "Limited Commercial")),

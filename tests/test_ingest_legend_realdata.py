@@ -90,6 +90,7 @@ def test_plochingen_zeichenerklaerung() -> None:
     assert by_label["Fläche für Gemeinbedarf"].hex == "#ff7fff"
     assert by_label["Öffentliche Straßenverkehrsflächen"].hex == "#ffbf00"
     assert by_label["Öffentliche Grünfläche"].hex == "#00ff00"
+    assert by_label["Flächen für Versorgungsanlagen"].hex == "#ffff00"  # a square in its box
     assert by_label["Flachdach"].code == "FD"  # "FD" in the box, "FD - Flachdach" beside it
     assert all(1820 < e.box_pt[0] < 1830 for e in legend.entries)  # nothing from the map
 

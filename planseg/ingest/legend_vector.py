@@ -21,6 +21,8 @@ from planseg.ingest.render import IDENTITY
 PAPER_RGB: RGB8 = (255, 255, 255)  # what an unfilled (outlined or hatched) swatch shows
 _MIN_SIDE_PT, _MAX_WIDTH_PT, _MAX_HEIGHT_PT = 3.0, 150.0, 60.0
 _MAX_ITEMS = 16  # path items of a "short polygon"
+_INNER_MIN_SHARE = 0.2  # a fill inside an empty box colours it from this share of its area
+_INK_MAX = 40  # a fill whose every channel is at most this is ink (a symbol), not a colour
 # the small strokes' flat records (VectorShapes): a box, and a one-segment stroke's box, ends
 # (x0 y0 x1 y1 as drawn), painter's position and colour index
 _pack_box = struct.Struct("<4d").pack
@@ -149,9 +151,36 @@ class VectorShapes:
         return list(self._found.values())
 
     def swatches(self, to_display: np.ndarray) -> list[Swatch]:
-        """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet)."""
-        return [Swatch(transform_box(to_display, rect), PAPER_RGB if rgb is None else rgb,
+        """Every swatch-like shape, boxed in the displayed frame (hatch not looked up yet).
+        An empty box shows paper, or the colour of a fill drawn inside it (see
+        :meth:`_inner_colours`)."""
+        inner = self._inner_colours()
+        return [Swatch(transform_box(to_display, rect), rgb or inner.get(ref, PAPER_RGB),
                        None, ref) for ref, (_, rect, rgb) in enumerate(self._found.values())]
+
+    def _inner_colours(self) -> dict[int, RGB8]:
+        """For each empty box (by ref) that holds a coloured fill of at least
+        :data:`_INNER_MIN_SHARE` of its area, the largest such fill's colour. Legends that
+        draw every row as an outlined box of one size put a colour sample inside the box of
+        a colour class (Plochingen's yellow Versorgungsanlagen square in an 85 x 28 pt box):
+        the box is the aligned swatch, the sample its colour. Paper and ink fills (symbols)
+        do not count."""
+        shapes = list(self._found.values())
+        filled = [(rect, rgb) for _, rect, rgb in shapes
+                  if rgb is not None and rgb != PAPER_RGB and max(rgb) > _INK_MAX]
+        if not filled or all(rgb is not None for _, _, rgb in shapes):
+            return {}
+        boxes = np.array([rect for rect, _ in filled], dtype=np.float64)
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        out = {}
+        for ref, (_, (x0, y0, x1, y1), rgb) in enumerate(shapes):
+            if rgb is not None:
+                continue
+            inside = (boxes[:, 0] >= x0) & (boxes[:, 1] >= y0) & (boxes[:, 2] <= x1) \
+                & (boxes[:, 3] <= y1) & (areas >= _INNER_MIN_SHARE * (x1 - x0) * (y1 - y0))
+            if inside.any():
+                out[ref] = filled[int(np.flatnonzero(inside)[areas[inside].argmax()])][1]
+        return out
 
     def _colour(self, raw: tuple) -> RGB8:
         """:func:`_rgb8`, once per colour of the page (a hatch has hundreds of strokes)."""
