@@ -198,9 +198,10 @@ def test_an_outlined_box_takes_the_colour_of_the_sample_inside_it(tmp_path: Path
         top = 60 + i * 36
         page.draw_rect(pymupdf.Rect(40, top, 124, top + 28), color=(0, 0, 0), width=0.5)
         if sample is not None:
-            # at the box's left end: beyond a label's reach (the box is the labelled swatch)
-            page.draw_rect(pymupdf.Rect(42, top + 14 - side / 2, 42 + side, top + 14 + side / 2),
-                           color=None, fill=sample)
+            # centred: the label beside the box is within reach of the sample too, but only
+            # the boxes align in a column
+            page.draw_rect(pymupdf.Rect(82 - side / 2, top + 14 - side / 2, 82 + side / 2,
+                                        top + 14 + side / 2), color=None, fill=sample)
         page.insert_text((132, top + 17), label, fontsize=8)
     path = tmp_path / "boxes.pdf"
     pdf.save(path)

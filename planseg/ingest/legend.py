@@ -193,12 +193,19 @@ def assemble(swatches: list[Swatch], lines: list[TextLine], *, with_text: bool,
 
 def _innermost(candidates: list[tuple[LegendEntry, Swatch]], label_x: list[float],
                ) -> tuple[list[tuple[LegendEntry, Swatch]], list[float]]:
-    """One swatch per label: a box nested in another (a swatch in a frame) wins."""
+    """One swatch per label where nested shapes share it: the one aligned with the most like
+    ones (:func:`_groups`), then the innermost (a swatch in a frame). A legend of outlined
+    boxes with a sample or symbol inside some of them is a column of the boxes: the samples,
+    of other sizes, align with nothing."""
+    boxes = np.array([e.box_pt for e, _ in candidates]).reshape(-1, 4)
+    aligned = np.zeros(len(candidates), dtype=int)
+    for group in _groups(boxes, np.array(label_x)):
+        aligned[group] = len(group)
     best: dict[tuple, int] = {}
     for i, (entry, _) in enumerate(candidates):
         key = (entry.code, entry.label, label_x[i])
-        x0, y0, x1, y1 = entry.box_pt
-        if key not in best or (x1 - x0) * (y1 - y0) < _area(candidates[best[key]][0].box_pt):
+        rank = (-aligned[i], _area(entry.box_pt))
+        if key not in best or rank < (-aligned[best[key]], _area(candidates[best[key]][0].box_pt)):
             best[key] = i
     keep = sorted(best.values())
     return [candidates[i] for i in keep], [label_x[i] for i in keep]
