@@ -2,6 +2,7 @@
 
 A :class:`concurrent.futures.Executor`: a process pool, or :class:`InlineExecutor` that runs
 each task in the calling process when it is submitted (``workers=0``: tests, debugging).
+Pool workers end with the process that made the pool (:func:`exit_with_owner`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any, Literal
@@ -35,7 +38,29 @@ def make_executor(workers: int, start_method: StartMethod = "forkserver") -> Exe
     if workers == 0:
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=workers,
-                               mp_context=multiprocessing.get_context(start_method))
+                               mp_context=multiprocessing.get_context(start_method),
+                               initializer=exit_with_owner, initargs=(os.getpid(),))
+
+
+OWNER_POLL_S = 1.0
+
+
+def exit_with_owner(owner_pid: int) -> None:
+    """Pool worker initializer: a daemon thread that ends this worker within
+    :data:`OWNER_POLL_S` of the pool's owner (the ``planseg`` process) being gone. A killed
+    run (``kill -9``, a cron timeout) otherwise leaves its workers to finish their tasks as
+    orphans - a SAM page can take a minute - burning CPU and writing previews beside the
+    re-run that has taken the folder over. (Not the worker's parent: under ``forkserver``
+    that is the fork server, which outlives the owner while it has children.)"""
+    def watch() -> None:
+        while True:
+            time.sleep(OWNER_POLL_S)
+            try:
+                os.kill(owner_pid, 0)
+            except OSError:  # no such process, or another user's that took the pid
+                os._exit(1)  # no cleanup: the owner, who would use any result, is gone
+
+    threading.Thread(target=watch, name="planseg-owner-watch", daemon=True).start()
 
 
 def map_unordered(fn: Callable[[Any], Any], tasks: list[Any], workers: int | None,
