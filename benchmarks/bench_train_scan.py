@@ -26,8 +26,8 @@ Run: ``.venv/bin/python benchmarks/bench_train_scan.py --work /tmp/scan-bench
 [--label-set KEY=VALUE ...] [--recipes planseg,usual] [--set KEY=VALUE ...]``
 (``--recipes ""``: only the starting model's row) and copy the printed Markdown table into
 ``benchmarks/RESULTS.md``. Needs the packaged default model (or pass an architecture name /
-checkpoint path with ``--model``). ``--look ortho`` with ``--train-from label`` needs
-``--label-set vector.transparent_zones=true`` (its zones are semi-transparent fills).
+checkpoint path with ``--model``). ``--look ortho`` pages' zones are semi-transparent fills:
+``planseg label`` reads them by default (no opaque zone on the page) since session 9.
 """
 
 from __future__ import annotations

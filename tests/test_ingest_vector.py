@@ -181,6 +181,19 @@ def test_semi_transparent_fill_cuts_nothing_and_is_no_zone_by_default(tmp_path):
     assert _by_colour(with_overlays, (255, 0, 0))[0].geometry_pt.area == pytest.approx(40_000)
 
 
+def test_a_page_drawn_only_with_opacity_has_its_transparent_fills_as_zones(tmp_path):
+    # a GIS export whose zoning layer has 40 % transparency: no opaque zone on the page
+    doc = pymupdf.open()
+    page = _page(doc)
+    page.draw_rect((60, 60, 260, 260), fill=RED, width=0, fill_opacity=0.4)
+    page.draw_rect((260, 60, 400, 260), fill=BLUE, width=0, fill_opacity=0.4)
+    zones = _read(doc, tmp_path).zones
+    assert {z.fill_rgb for z in zones} == {(255, 0, 0), (0, 0, 255)}
+    assert _by_colour(_read(doc, tmp_path), (255, 0, 0))[0].geometry_pt.area == \
+        pytest.approx(200 * 200)
+    assert _read(doc, tmp_path, VectorConfig(transparent_zones=False)).zones == []
+
+
 def test_clip_path_is_applied(tmp_path):
     doc = pymupdf.open()
     page = _page(doc, frame=False)

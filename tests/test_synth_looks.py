@@ -181,11 +181,12 @@ def test_ortho_zones_are_transparent_fills_over_a_photo(datasets: dict[str, Path
         assert len(opacities) == 1 and 0.3 <= opacities.pop() <= 0.5
 
 
-def test_label_reads_ortho_zones_when_told_and_skips_handcolour_maps(
+def test_label_reads_ortho_zones_and_skips_handcolour_maps(
         datasets: dict[str, Path], tmp_path: Path) -> None:
-    """Ortho zones are vector fills, semi-transparent: ``planseg label`` reads them exactly
-    with ``vector.transparent_zones`` (legend classes too) and, by default, skips them like
-    overlays. A hand-coloured map's colour is a raster: its map pages are skipped."""
+    """Ortho zones are vector fills, semi-transparent, on pages with no opaque zone:
+    ``planseg label`` reads them exactly by default (legend classes too) and skips them with
+    ``vector.transparent_zones: false`` (overlays). A hand-coloured map's colour is a
+    raster: its map pages are skipped."""
     def label(look: str, name: str, **vector) -> tuple:
         summary = label_run(load_config(LabelConfig, None, {
             "inputs": [datasets[look] / "pdfs"], "out": tmp_path / name, "dpi": DPI,
@@ -193,16 +194,19 @@ def test_label_reads_ortho_zones_when_told_and_skips_handcolour_maps(
         return summary, tmp_path / name / "data" / "annotations.json"
 
     maps = len(_map_pages(datasets["ortho"]))
-    summary, labels_path = label("ortho", "told", transparent_zones=True)
+    summary, labels_path = label("ortho", "default")
     assert summary.failures == [] and summary.labelled == maps
     gt, labels = _json(datasets["ortho"] / "data" / "annotations.json"), _json(labels_path)
     metrics = coco_metrics(gt, labels)
     assert metrics["ap50"] >= 0.98 and metrics["matched_fraction"] >= 0.98, metrics
     assert class_metrics(gt, labels)["class_accuracy"] >= 0.98
-    for look in LOOKS:
-        summary, _ = label(look, f"{look}-default")
-        assert summary.labelled == 0
-        assert sum("no vector zones" in s for s in summary.skipped) == maps
+    summary, _ = label("ortho", "overlays", transparent_zones=False)
+    assert summary.labelled == 0
+    assert sum("no vector zones" in s for s in summary.skipped) == maps
+    summary, _ = label("handcolour", "handcolour")
+    assert summary.labelled == 0
+    assert sum("no vector zones" in s for s in summary.skipped) == len(
+        _map_pages(datasets["handcolour"]))
 
 
 @pytest.mark.parametrize("look", LOOKS)

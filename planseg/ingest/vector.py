@@ -142,10 +142,23 @@ def fill_regions(doc: Document, page_index: int,
 
 def find_zones(drawing: Drawing, frame: Polygon, config: VectorConfig,
                deadline: float) -> list[VectorZone]:
-    """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5)."""
+    """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5).
+    Semi-transparent fills are zones with ``config.transparent_zones`` true, and, unset, on
+    a page whose opaque fills give none: there every zone is drawn with opacity (a GIS
+    layer's transparency, zones over a photo), where elsewhere such fills are overlays."""
+    zones = _zones(drawing, frame, config, deadline, bool(config.transparent_zones))
+    if not zones and config.transparent_zones is None \
+            and any(not f.opaque for f in drawing.fills):
+        zones = _zones(drawing, frame, config, deadline, True)
+    return zones
+
+
+def _zones(drawing: Drawing, frame: Polygon, config: VectorConfig, deadline: float,
+           transparent: bool) -> list[VectorZone]:
+    """:func:`find_zones` with semi-transparent fills as zones or not."""
     swatches = legend_swatches(drawing.fills, config)
     paper = {tuple(rgb) for rgb in config.non_zone_rgb}
-    candidates = [f for f in drawing.fills if (f.opaque or config.transparent_zones)
+    candidates = [f for f in drawing.fills if (f.opaque or transparent)
                   and f.rgb not in paper and f.order not in swatches
                   and not is_background(f, frame, config)]
     if not candidates:

@@ -41,8 +41,10 @@ class VectorConfig:
             "help": "Paper and ink: fills of these colours (label boxes, margin masks, legend "
                     "and title boxes; north arrows, scale bars, outlined text) cut earlier "
                     "fills but are never zones."})
-    transparent_zones: bool = field(default=False, metadata={
-        "help": "Semi-transparent fills (overlays) become zones too; they never cut."})
+    transparent_zones: bool | None = field(default=None, metadata={
+        "help": "Semi-transparent fills become zones: true always, false never (overlays), "
+                "unset only on pages whose opaque fills give no zones (a plan exported with "
+                "layer opacity, zones over an aerial photo); they never cut."})
     text_min_words_per_kpt2: float = field(default=0.8, metadata={
         "help": "A page with at least this many words per 1000 square points ..."})
     text_max_coverage: float = field(default=0.1, metadata={

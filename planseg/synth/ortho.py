@@ -11,8 +11,8 @@ What makes it a different domain from the classic look (plans published over ort
 - legend swatches are the same fills at the same opacity, over the white paper.
 
 The photo is a raster image under everything (JPEG, ``_PX_PER_PT``); the fills are vector.
-``planseg label`` reads them with ``vector.transparent_zones: true`` (by default the vector
-reader ignores semi-transparent fills: in real PDFs they are mostly overlays). The truth is
+``planseg label`` and ``segment`` read them as zones by default (no opaque fill on the page
+is a zone, so its semi-transparent fills are; elsewhere they are mostly overlays). The truth is
 the layout's geometry, as for every look; its ``fill_rgb`` is the fill's own colour (what a
 zone shows varies with the photo under it). Everything draws from the look's own random
 stream. Frames: page frame in points, y down; the photo raster in pixels at ``_PX_PER_PT``
