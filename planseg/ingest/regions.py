@@ -39,6 +39,8 @@ from planseg.ingest.regions_kind import (
     window_px,
 )
 
+Crop = tuple[slice, slice]  # (rows, cols) of a page: a region's bounding box
+
 
 @dataclass
 class Region:
@@ -54,12 +56,16 @@ class Region:
     rgb: tuple[int, int, int]
     point_xy: tuple[int, int]
     score: float
+    crop: Crop | None = None  # rows and columns of the page holding the mask; None: anywhere
 
     @property
     def bbox_xywh(self) -> tuple[float, float, float, float]:
         """The mask's box in pixels (exclusive width and height)."""
-        rows, cols = np.nonzero(self.mask.any(axis=1))[0], np.nonzero(self.mask.any(axis=0))[0]
-        return (float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1),
+        rows_cols = self.crop or (slice(0, None), slice(0, None))
+        view = self.mask[rows_cols]
+        rows, cols = np.nonzero(view.any(axis=1))[0], np.nonzero(view.any(axis=0))[0]
+        row0, col0 = rows_cols[0].start, rows_cols[1].start
+        return (float(col0 + cols[0]), float(row0 + rows[0]), float(cols[-1] - cols[0] + 1),
                 float(rows[-1] - rows[0] + 1))
 
 
@@ -95,17 +101,18 @@ def read_raster_page(image: np.ndarray, dpi: float, config: RegionsConfig,
         regions = colour_regions(fill, fill_lab, frame.mask, classes.paper, dpi, config)
     min_px = area_px(config.min_region_mm2, dpi)
     return RasterPage(page_kind=kind, frame=frame,
-                      regions=[_region(mask, fill, fill_lab, colour, min_px, config)
-                               for mask, colour in regions],
-                      gaps_xy=uncovered_points(frame.mask, [mask for mask, _ in regions],
+                      regions=[_region(mask, crop, fill, fill_lab, colour, min_px, config)
+                               for mask, colour, crop in regions],
+                      gaps_xy=uncovered_points(frame.mask, [(m, c) for m, _, c in regions],
                                                classes.lines, dpi, config))
 
 
-def uncovered_points(frame_mask: np.ndarray, region_masks: list[np.ndarray],
+def uncovered_points(frame_mask: np.ndarray, region_masks: list[tuple[np.ndarray, Crop]],
                      lines: np.ndarray, dpi: float, config: RegionsConfig
                      ) -> list[tuple[int, int]]:
     """(col, row) prompt points where SAM may find zones the colours did not, inside
-    ``frame_mask`` (HxW bool) and outside every region: the pole of inaccessibility of each
+    ``frame_mask`` (HxW bool) and outside every region (``region_masks``: HxW bool masks, each
+    with the crop that holds it): the pole of inaccessibility of each
     zone-sized, non-strip area that ``lines`` (HxW bool) enclose (a paper-white zone, a zone
     of a line plan; not the paper margin at the frame's edge), then a grid of
     ``config.gap_grid_mm`` over what is left at least half ``config.gap_open_mm`` from
@@ -113,13 +120,14 @@ def uncovered_points(frame_mask: np.ndarray, region_masks: list[np.ndarray],
     neighbourhood holds lines (blank paper gets none)."""
     min_px = area_px(config.min_region_mm2, dpi)
     free = frame_mask.copy()
-    for mask in region_masks:
-        free &= ~mask
+    for mask, crop in region_masks:
+        free[crop] &= ~mask[crop]
     blank, _ = _components(free & ~lines, min_px, config)
-    points = [pole_of_inaccessibility(zone) for zone in blank
-              if not _touches_border(zone, frame_mask)]
-    for zone in blank:  # prompted once, or a margin of paper: no grid there
-        free &= ~zone
+    edge = _frame_edge(frame_mask)
+    points = [_shifted(pole_of_inaccessibility(zone), crop) for crop, zone in blank
+              if not (zone & edge[crop]).any()]  # else a margin of paper
+    for crop, zone in blank:  # prompted once, or a margin of paper: no grid there
+        free[crop] &= ~zone
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (window_px(config.gap_open_mm, dpi),) * 2)
     textured = cv2.erode(free.astype(np.uint8), disc).astype(bool)
     if not textured.any():
@@ -132,19 +140,24 @@ def uncovered_points(frame_mask: np.ndarray, region_masks: list[np.ndarray],
     return points + [(int(c), int(r)) for r, c in zip(rows[chosen], cols[chosen], strict=True)]
 
 
-def _touches_border(zone: np.ndarray, frame_mask: np.ndarray) -> bool:
-    """Whether ``zone`` (HxW bool) reaches the edge of the map frame or of the page: a
-    margin of paper, not a zone enclosed by lines."""
+def _frame_edge(frame_mask: np.ndarray) -> np.ndarray:
+    """HxW bool: the pixels on or outside the edge of the map frame or of the page (an area
+    that reaches them is a margin of paper, not a zone enclosed by lines)."""
     inner = cv2.erode(np.pad(frame_mask, 1).astype(np.uint8), np.ones((3, 3), np.uint8))
-    return bool((zone & ~inner[1:-1, 1:-1].astype(bool)).any())
+    return ~inner[1:-1, 1:-1].astype(bool)
+
+
+def _shifted(point_xy: tuple[int, int], crop: Crop) -> tuple[int, int]:
+    """(col, row) in ``crop`` -> (col, row) on the page."""
+    return point_xy[0] + crop[1].start, point_xy[1] + crop[0].start
 
 
 def colour_regions(fill: np.ndarray, fill_lab: np.ndarray, frame_mask: np.ndarray,
                    paper: np.ndarray, dpi: float,
-                   config: RegionsConfig) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(mask HxW bool, colour (3,) Lab) of every zone inside ``frame_mask`` (HxW bool) of the
-    hatch-free page ``fill`` (HxWx3 uint8 RGB; ``fill_lab`` its HxWx3 float32 CIELAB);
-    ``paper``: (3,) Lab."""
+                   config: RegionsConfig) -> list[tuple[np.ndarray, np.ndarray, Crop]]:
+    """(mask HxW bool, colour (3,) Lab, the crop holding the mask) of every zone inside
+    ``frame_mask`` (HxW bool) of the hatch-free page ``fill`` (HxWx3 uint8 RGB; ``fill_lab``
+    its HxWx3 float32 CIELAB); ``paper``: (3,) Lab."""
     min_px = area_px(config.min_region_mm2, dpi)
     if not frame_mask.any():
         return []
@@ -161,16 +174,27 @@ def colour_regions(fill: np.ndarray, fill_lab: np.ndarray, frame_mask: np.ndarra
     colours: list[np.ndarray] = []
     for k in np.flatnonzero(is_zone_colour):
         zones, strip_px = _components(nearest == k, min_px, config)
-        if strip_px > sum(int(zone.sum()) for zone in zones):
+        if strip_px > sum(int(zone.sum()) for _, zone in zones):
             # Mostly strips: the map's background showing between zones (roads), whose
             # wider pieces (junctions, squares) are not zones either.
             labels[nearest == k] = 1
             continue
-        for component in zones:
-            labels[component] = len(colours) + 2
+        for crop, zone in zones:
+            labels[crop][zone] = len(colours) + 2
             colours.append(modes[k])
     labels = expand_labels(labels, distance=window_px(config.expand_mm, dpi, minimum=1))
-    return [(labels == index + 2, colour) for index, colour in enumerate(colours)]
+    crops = ndimage.find_objects(labels)  # label L's box at L - 1
+    return [(_label_mask(labels, index + 2, crops[index + 1]), colour, crops[index + 1])
+            for index, colour in enumerate(colours)]
+
+
+def _label_mask(labels: np.ndarray, label: int, crop: Crop) -> np.ndarray:
+    """HxW bool ``labels == label``, compared inside ``crop`` only (a map has hundreds of
+    regions: a full-page comparison each was a tenth of a large page's time), column-major
+    (pycocotools encodes it without a transposed copy)."""
+    mask = np.zeros(labels.shape, dtype=bool, order="F")
+    mask[crop] = labels[crop] == label
+    return mask
 
 
 def colour_modes(pixels_lab: np.ndarray, config: RegionsConfig, min_count: float) -> np.ndarray:
@@ -215,11 +239,11 @@ def assign_modes(image: np.ndarray, modes: np.ndarray, config: RegionsConfig) ->
 
 
 def _components(mask: np.ndarray, min_px: float,
-                config: RegionsConfig) -> tuple[list[np.ndarray], int]:
+                config: RegionsConfig) -> tuple[list[tuple[Crop, np.ndarray]], int]:
     """(zones, strip pixels) of ``mask`` (HxW bool): its connected components of at least
     ``min_px`` pixels that are not strips (area over the squared widest inscribed diameter
-    at most ``config.strip_max_elongation``) as HxW bool masks, and the pixel count of those
-    that are."""
+    at most ``config.strip_max_elongation``), each as its bounding box on the page and the
+    component inside it (bool), and the pixel count of those that are strips."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8),
                                                                connectivity=4)
     zones, strip_px = [], 0
@@ -229,9 +253,7 @@ def _components(mask: np.ndarray, min_px: float,
         if area > config.strip_max_elongation * (2.0 * _inscribed_radius(component)) ** 2:
             strip_px += int(area)
             continue
-        full = np.zeros(mask.shape, dtype=bool)
-        full[y:y + h, x:x + w] = component
-        zones.append(full)
+        zones.append(((slice(int(y), int(y + h)), slice(int(x), int(x + w))), component))
     return zones, strip_px
 
 
@@ -249,14 +271,18 @@ def pole_of_inaccessibility(mask: np.ndarray) -> tuple[int, int]:
     return int(col) - 1, int(row) - 1
 
 
-def _region(mask: np.ndarray, fill: np.ndarray, fill_lab: np.ndarray, colour: np.ndarray,
-            min_px: float, config: RegionsConfig) -> Region:
-    """A :class:`Region` for ``mask``: median colour, prompt point and score: the share of
-    its pixels of its own colour, scaled down below 4x the size floor ``min_px`` (small
-    regions are more often remains of a hatch or a label than zones: they rank last)."""
-    distance = np.linalg.norm(fill_lab[mask] - colour, axis=1)
-    rgb = np.median(fill[mask], axis=0)
-    size = min(1.0, float(mask.sum()) / (4.0 * min_px))
+def _region(mask: np.ndarray, crop: Crop, fill: np.ndarray, fill_lab: np.ndarray,
+            colour: np.ndarray, min_px: float, config: RegionsConfig) -> Region:
+    """A :class:`Region` for ``mask`` (held by ``crop``): median colour, prompt point and
+    score: the share of its pixels of its own colour, scaled down below 4x the size floor
+    ``min_px`` (small regions are more often remains of a hatch or a label than zones: they
+    rank last). Computed inside the crop: the same pixels in the same order as the page."""
+    inside = mask[crop]
+    distance = np.linalg.norm(fill_lab[crop][inside] - colour, axis=1)
+    rgb = np.median(fill[crop][inside], axis=0)
+    size = min(1.0, float(inside.sum()) / (4.0 * min_px))
+    col, row = pole_of_inaccessibility(inside)  # the crop's outside is the mask's outside
     return Region(mask=mask, rgb=(int(rgb[0]), int(rgb[1]), int(rgb[2])),
-                  point_xy=pole_of_inaccessibility(mask),
-                  score=float(np.mean(distance <= config.assign_max_de)) * (0.5 + 0.5 * size))
+                  point_xy=(col + crop[1].start, row + crop[0].start),
+                  score=float(np.mean(distance <= config.assign_max_de)) * (0.5 + 0.5 * size),
+                  crop=crop)
