@@ -11,9 +11,9 @@ import multiprocessing
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
+from multiprocessing.connection import wait
 from typing import Any, Literal
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
@@ -39,26 +39,24 @@ def make_executor(workers: int, start_method: StartMethod = "forkserver") -> Exe
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context(start_method),
-                               initializer=exit_with_owner, initargs=(os.getpid(),))
+                               initializer=exit_with_owner)
 
 
-OWNER_POLL_S = 1.0
+def exit_with_owner() -> None:
+    """Pool worker initializer: a daemon thread that ends this worker as soon as the pool's
+    owner (the ``planseg`` process) has exited. A killed run (``kill -9``, a cron timeout)
+    otherwise leaves its workers to finish their tasks as orphans - a SAM page can take a
+    minute - burning CPU and writing previews beside the re-run that has taken the folder
+    over. It waits on multiprocessing's sentinel of the owner (for fork, forkserver and
+    spawn workers alike), which the kernel closes when the owner exits, even while it is a
+    zombie nobody has reaped: no polling, no pid that could be reused, no signal sent."""
+    owner = multiprocessing.parent_process()
+    if owner is None:  # not started by multiprocessing: nothing to watch
+        return
 
-
-def exit_with_owner(owner_pid: int) -> None:
-    """Pool worker initializer: a daemon thread that ends this worker within
-    :data:`OWNER_POLL_S` of the pool's owner (the ``planseg`` process) being gone. A killed
-    run (``kill -9``, a cron timeout) otherwise leaves its workers to finish their tasks as
-    orphans - a SAM page can take a minute - burning CPU and writing previews beside the
-    re-run that has taken the folder over. (Not the worker's parent: under ``forkserver``
-    that is the fork server, which outlives the owner while it has children.)"""
     def watch() -> None:
-        while True:
-            time.sleep(OWNER_POLL_S)
-            try:
-                os.kill(owner_pid, 0)
-            except OSError:  # no such process, or another user's that took the pid
-                os._exit(1)  # no cleanup: the owner, who would use any result, is gone
+        wait([owner.sentinel])
+        os._exit(1)  # no cleanup: the owner, who would use any result, is gone
 
     threading.Thread(target=watch, name="planseg-owner-watch", daemon=True).start()
 

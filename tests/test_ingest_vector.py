@@ -185,13 +185,37 @@ def test_a_page_drawn_only_with_opacity_has_its_transparent_fills_as_zones(tmp_p
     # a GIS export whose zoning layer has 40 % transparency: no opaque zone on the page
     doc = pymupdf.open()
     page = _page(doc)
-    page.draw_rect((60, 60, 260, 260), fill=RED, width=0, fill_opacity=0.4)
-    page.draw_rect((260, 60, 400, 260), fill=BLUE, width=0, fill_opacity=0.4)
+    for rect, rgb in (((60, 60, 200, 260), RED), ((200, 60, 330, 260), BLUE),
+                      ((330, 60, 430, 260), RED)):
+        page.draw_rect(rect, fill=rgb, width=0, fill_opacity=0.4)
     zones = _read(doc, tmp_path).zones
+    assert sorted(round(z.geometry_pt.area) for z in zones) == [20_000, 26_000, 28_000]
     assert {z.fill_rgb for z in zones} == {(255, 0, 0), (0, 0, 255)}
-    assert _by_colour(_read(doc, tmp_path), (255, 0, 0))[0].geometry_pt.area == \
-        pytest.approx(200 * 200)
     assert _read(doc, tmp_path, VectorConfig(transparent_zones=False)).zones == []
+
+
+def test_a_translucent_highlight_or_a_shaded_text_page_has_no_zones(tmp_path):
+    # a scanned plan with its boundary highlighted: the scan's pixels hold the zones
+    doc = pymupdf.open()
+    page = _page(doc)
+    image = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 40, 30), False)
+    image.set_rect(image.irect, (200, 220, 180))
+    page.insert_image(pymupdf.Rect(40, 40, 560, 360), pixmap=image)
+    page.draw_polyline([(80, 80), (400, 90), (380, 300), (90, 280)], fill=RED, width=0,
+                       fill_opacity=0.3, closePath=True)
+    assert _read(doc, tmp_path).zones == []
+    assert len(_read(doc, tmp_path, VectorConfig(transparent_zones=True)).zones) == 1
+    # a page of regulations with shaded boxes (three, two colours) stays a text page
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=400)
+    for row in range(34):
+        page.insert_text((30, 20 + 11 * row), "Art. 12 Die Grundflächenzahl beträgt 0,4 " * 3,
+                         fontsize=8)
+    for i, rgb in enumerate((RED, BLUE, RED)):
+        page.draw_rect((30, 40 + 110 * i, 570, 120 + 110 * i), fill=rgb, width=0,
+                       fill_opacity=0.15)
+    text_page = _read(doc, tmp_path)
+    assert (text_page.page_kind, text_page.zones) == ("text", [])
 
 
 def test_clip_path_is_applied(tmp_path):

@@ -1,5 +1,6 @@
 """Pool workers end with the process that made the pool, even when it is killed with
-``kill -9``: a real pool (fork and forkserver) in a child process that is then killed."""
+``kill -9`` and left unreaped (a zombie): a real pool (fork, forkserver, spawn) in a child
+process that is then killed."""
 
 from __future__ import annotations
 
@@ -30,16 +31,15 @@ if __name__ == "__main__":
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, exited but not reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
         return False
-    status = Path(f"/proc/{pid}/stat")  # a zombie (not yet reaped) is gone too
-    return not (status.exists() and status.read_text().split()[2] == "Z")
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="fork and forkserver pools: Linux")
-@pytest.mark.parametrize("method", ["fork", "forkserver"])
+@pytest.mark.skipif(sys.platform != "linux", reason="fork, forkserver and /proc: Linux")
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_a_killed_owner_takes_its_workers_with_it(tmp_path: Path, method: str) -> None:
     script, pid_file = tmp_path / "owner.py", tmp_path / "worker.pid"
     script.write_text(OWNER)
@@ -51,11 +51,11 @@ def test_a_killed_owner_takes_its_workers_with_it(tmp_path: Path, method: str) -
             time.sleep(0.05)
         worker = int(pid_file.read_text())
         assert _alive(worker)
-        os.kill(owner.pid, signal.SIGKILL)
-        owner.wait()
+        os.kill(owner.pid, signal.SIGKILL)  # and not reaped yet: a zombie
         deadline = time.monotonic() + 10
         while _alive(worker):
             assert time.monotonic() < deadline, "the worker outlived its owner by 10 s"
             time.sleep(0.1)
     finally:
         owner.kill()
+        owner.wait()

@@ -42,6 +42,9 @@ from planseg.ingest.vector_paths import RGB, Drawing, Fill, read_drawing
 
 log = logging.getLogger(__name__)
 
+LAYER_MIN_ZONES = 3  # semi-transparent fills of a map without opaque zones: a zoning layer...
+LAYER_MIN_COLOURS = 2  # ... when this many zones of this many colours, else a highlight
+
 
 @dataclass(frozen=True)
 class VectorZone:
@@ -98,16 +101,18 @@ def read_vector_page(doc: Document, page_index: int, config: VectorConfig | None
     if drawing.stopped is not None:
         return _given_up(page_rect, to_pdf, drawing.paths, drawing.stopped)
     frame = map_frame(drawing.frame_rects, page_rect, config, drawing.fills)
+    words = page.get_text("words")  # once, for the page kind and the legend
     try:
         zones = find_zones(drawing, frame, config, deadline)
+        kind = page_kind(page, drawing.paths, _coverage(zones, frame), config, words)
+        if kind == "map" and not zones and config.transparent_zones is None:
+            zones = transparent_layer(drawing, frame, config, deadline)
     except _OverBudget:
         return _given_up(frame, to_pdf, drawing.paths,
                          f"geometry took over {config.max_seconds:g} s (max_seconds)")
     except shapely.errors.GEOSException as exc:
         return _given_up(frame, to_pdf, drawing.paths, f"geometry failed ({_short(exc)})")
-    coverage = min(1.0, sum(z.geometry_pt.area for z in zones) / frame.area) if frame.area else 0
-    words = page.get_text("words")  # once, for the page kind and the legend
-    kind = page_kind(page, drawing.paths, coverage, config, words)
+    coverage = _coverage(zones, frame)
     if kind != "map":
         zones, coverage = [], 0.0
     zones = [VectorZone(_to_pdf(z.geometry_pt, to_pdf), z.fill_rgb, z.layer) for z in zones]
@@ -142,14 +147,23 @@ def fill_regions(doc: Document, page_index: int,
 
 def find_zones(drawing: Drawing, frame: Polygon, config: VectorConfig,
                deadline: float) -> list[VectorZone]:
-    """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5).
-    Semi-transparent fills are zones with ``config.transparent_zones`` true, and, unset, on
-    a page whose opaque fills give none: there every zone is drawn with opacity (a GIS
-    layer's transparency, zones over a photo), where elsewhere such fills are overlays."""
-    zones = _zones(drawing, frame, config, deadline, bool(config.transparent_zones))
-    if not zones and config.transparent_zones is None \
-            and any(not f.opaque for f in drawing.fills):
-        zones = _zones(drawing, frame, config, deadline, True)
+    """Zones of ``drawing`` inside ``frame`` (page space; see the module's recipe 3-5);
+    semi-transparent fills only with ``config.transparent_zones`` true."""
+    return _zones(drawing, frame, config, deadline, bool(config.transparent_zones))
+
+
+def transparent_layer(drawing: Drawing, frame: Polygon, config: VectorConfig,
+                      deadline: float) -> list[VectorZone]:
+    """For a map page whose opaque fills give no zones: its semi-transparent fills as zones
+    when they look like a zoning layer drawn with opacity (a GIS layer's transparency, zones
+    over an aerial photo) - at least :data:`LAYER_MIN_ZONES` zones of at least
+    :data:`LAYER_MIN_COLOURS` colours - else none: one or two translucent shapes over a
+    scan are a highlight (the plan's boundary), and the scan's pixels hold its zones."""
+    if all(f.opaque for f in drawing.fills):
+        return []
+    zones = _zones(drawing, frame, config, deadline, True)
+    if len(zones) < LAYER_MIN_ZONES or len({z.fill_rgb for z in zones}) < LAYER_MIN_COLOURS:
+        return []
     return zones
 
 
@@ -268,6 +282,13 @@ def _polygonal(geometry: BaseGeometry) -> Polygon | MultiPolygon:
 
 def _to_pdf(geometry: Any, to_pdf: np.ndarray) -> Any:
     return shapely.transform(geometry, lambda xy: xy @ to_pdf[:2, :2].T + to_pdf[:2, 2])
+
+
+def _coverage(zones: list[VectorZone], frame: Polygon) -> float:
+    """The share of ``frame`` the zones cover (0..1)."""
+    if not frame.area:
+        return 0.0
+    return min(1.0, sum(z.geometry_pt.area for z in zones) / frame.area)
 
 
 def _reading_order(zone: VectorZone) -> tuple[float, float]:

@@ -43,8 +43,9 @@ class VectorConfig:
                     "fills but are never zones."})
     transparent_zones: bool | None = field(default=None, metadata={
         "help": "Semi-transparent fills become zones: true always, false never (overlays), "
-                "unset only on pages whose opaque fills give no zones (a plan exported with "
-                "layer opacity, zones over an aerial photo); they never cut."})
+                "unset only on map pages whose opaque fills give no zones and where they "
+                "form a layer (at least 3 zones, 2 colours: a plan exported with layer "
+                "opacity, zones over an aerial photo); they never cut."})
     text_min_words_per_kpt2: float = field(default=0.8, metadata={
         "help": "A page with at least this many words per 1000 square points ..."})
     text_max_coverage: float = field(default=0.1, metadata={
