@@ -14,6 +14,10 @@ from conftest import REALDATA
 from typer.testing import CliRunner
 
 from planseg.cli import app
+from planseg.export.base_map import base_map_features
+from planseg.export.classes import assign_classes
+from planseg.export.features import PageFeature
+from planseg.ingest.legend_types import LegendEntry, PageLegend
 
 GREY = (173 / 255,) * 3
 TAN, GREEN, BLUE = (0.96, 0.80, 0.55), (0.55, 0.85, 0.50), (0.55, 0.70, 0.95)
@@ -83,6 +87,24 @@ def test_a_named_grey_or_a_few_grey_shapes_stay_zones(tmp_path: Path) -> None:
     fewer = _segment(_plan_pdf(tmp_path / "fewer.pdf", 9), tmp_path / "fewer",
                      "base_map_min_count: 9")
     assert not _greys(fewer)
+
+
+def test_a_grey_the_legend_names_stays_even_when_colour_cannot_classify_it() -> None:
+    # two building classes in one grey (plain and hatched): colour cannot tell them apart,
+    # so the footprints stay unclassified, but the legend names their grey: not base map
+    grey, box = (173, 173, 173), (0.0, 0.0, 20.0, 10.0)
+    entries = [LegendEntry(grey, None, None, "Gebäude Bestand", box),
+               LegendEntry(grey, (0, 0, 0), None, "Gebäude, abzubrechen", box),
+               LegendEntry((250, 230, 140), None, "WA", "Wohngebiet", box)]
+    features = [PageFeature(i + 1, 1, i, None, {"source": "vector", "fill_rgb": list(grey)})
+                for i in range(12)]
+    for named in (True, False):
+        legend = PageLegend(entries if named else entries[2:], "vector", [])
+        for feature, classes in zip(features, assign_classes(
+                [list(grey)] * 12, [""] * 12, legend), strict=True):
+            feature.properties.update(classes)
+        assert all(f.properties["class_source"] is None for f in features)
+        assert base_map_features(features, legend, 10, 4.0) == [not named] * 12
 
 
 @pytest.mark.skipif(not (REALDATA / "planning").is_dir(), reason="../shared/realdata absent")

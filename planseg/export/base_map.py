@@ -8,7 +8,9 @@ it does not name, filling many drawn shapes, is the base, and a planner does not
 among the zones.
 
 A page's polygons are base map when all of these hold: the legend was read and has entries
-(without one nothing tells base from plan), the polygon is unclassified, it is a drawn zone
+(without one nothing tells base from plan), no legend swatch is within the class colour
+threshold of its fill (a grey the legend names stays, even where two such greys are too close
+for colour to classify), the polygon is unclassified, it is a drawn zone
 (``source`` "vector": its colour is the path's exact fill, so "one grey" is exact), its fill
 is a neutral grey (CIELAB chroma at most :data:`GREY_MAX_CHROMA`, neither paper nor ink),
 and at least ``export.base_map_min_count`` polygons of the page share that exact fill.
@@ -23,6 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from planseg.export.classes import delta_e_matrix
+
 if TYPE_CHECKING:
     from planseg.export.features import PageFeature
     from planseg.ingest.legend_types import PageLegend
@@ -32,14 +36,19 @@ GREY_L = (30.0, 95.0)  # darker is ink, lighter is paper (never zones anyway)
 
 
 def base_map_features(features: list[PageFeature], legend: PageLegend | None,
-                      min_count: int) -> list[bool]:
+                      min_count: int, max_delta_e: float) -> list[bool]:
     """For each of a page's ``features`` (class properties already assigned), whether it is
-    base map (see the module's rules)."""
+    base map (see the module's rules); ``max_delta_e``: the legend's class colour threshold
+    (CIEDE2000)."""
     if legend is None or not legend.entries:
         return [False] * len(features)
     fills = [_grey_fill(f) for f in features]
     counts = Counter(fill for fill in fills if fill is not None)
-    greys = {fill for fill, count in counts.items() if count >= min_count and _is_grey(fill)}
+    greys = [fill for fill, count in counts.items() if count >= min_count and _is_grey(fill)]
+    if greys:
+        nearest = delta_e_matrix(greys, [e.rgb for e in legend.entries]).min(axis=1)
+        greys = [grey for grey, distance in zip(greys, nearest, strict=True)
+                 if distance > max_delta_e]  # a grey the legend names is the plan's
     return [fill in greys for fill in fills]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from planseg.export.base_map import base_map_features
-from planseg.export.classes import assign_classes
+from planseg.export.classes import assign_classes, max_delta_e
 from planseg.export.coco import document_coco
 from planseg.export.config import ExportConfig
 from planseg.export.crs import resolve_frame
@@ -100,7 +100,7 @@ def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExp
     for feature, properties in zip(features, classes, strict=True):
         feature.properties.update(properties)
     if config.drop_base_map:
-        features = _without_base_map(page, features, config.base_map_min_count)
+        features = _without_base_map(page, features, config)
     result = PageExport(page=page, features=features)
     if config.previews:
         path = preview_path(out_dir, page.document, page.page_number)
@@ -111,10 +111,13 @@ def export_page(page: PageMasks, config: ExportConfig, out_dir: Path) -> PageExp
 
 
 def _without_base_map(page: PageMasks, features: list[PageFeature],
-                      min_count: int) -> list[PageFeature]:
+                      config: ExportConfig) -> list[PageFeature]:
     """``features`` less the base map (:mod:`planseg.export.base_map`), renumbered 1..n;
     how many were left out is logged once per page."""
-    base = base_map_features(features, page.legend, min_count)
+    if page.legend is None:
+        return features
+    base = base_map_features(features, page.legend, config.base_map_min_count,
+                             max_delta_e(page.legend, config))
     if not any(base):
         return features
     kept = [f for f, is_base in zip(features, base, strict=True) if not is_base]
