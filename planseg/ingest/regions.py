@@ -56,16 +56,15 @@ class Region:
     rgb: tuple[int, int, int]
     point_xy: tuple[int, int]
     score: float
-    crop: Crop | None = None  # rows and columns of the page holding the mask; None: anywhere
+    crop: Crop  # the rows and columns of the page that hold the mask
 
     @property
     def bbox_xywh(self) -> tuple[float, float, float, float]:
         """The mask's box in pixels (exclusive width and height)."""
-        rows_cols = self.crop or (slice(0, None), slice(0, None))
-        view = self.mask[rows_cols]
+        view = self.mask[self.crop]
         rows, cols = np.nonzero(view.any(axis=1))[0], np.nonzero(view.any(axis=0))[0]
-        row0, col0 = rows_cols[0].start, rows_cols[1].start
-        return (float(col0 + cols[0]), float(row0 + rows[0]), float(cols[-1] - cols[0] + 1),
+        col0, row0 = _shifted((int(cols[0]), int(rows[0])), self.crop)
+        return (float(col0), float(row0), float(cols[-1] - cols[0] + 1),
                 float(rows[-1] - rows[0] + 1))
 
 
@@ -281,8 +280,8 @@ def _region(mask: np.ndarray, crop: Crop, fill: np.ndarray, fill_lab: np.ndarray
     distance = np.linalg.norm(fill_lab[crop][inside] - colour, axis=1)
     rgb = np.median(fill[crop][inside], axis=0)
     size = min(1.0, float(inside.sum()) / (4.0 * min_px))
-    col, row = pole_of_inaccessibility(inside)  # the crop's outside is the mask's outside
     return Region(mask=mask, rgb=(int(rgb[0]), int(rgb[1]), int(rgb[2])),
-                  point_xy=(col + crop[1].start, row + crop[0].start),
+                  # the crop's outside is the mask's outside: the same pole as on the page
+                  point_xy=_shifted(pole_of_inaccessibility(inside), crop),
                   score=float(np.mean(distance <= config.assign_max_de)) * (0.5 + 0.5 * size),
                   crop=crop)
