@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from planseg.cli import app
 from planseg.export.base_map import base_map_features
 from planseg.export.classes import assign_classes
+from planseg.export.config import ExportConfig
 from planseg.export.features import PageFeature
 from planseg.ingest.legend_types import LegendEntry, PageLegend
 
@@ -104,7 +105,8 @@ def test_a_grey_the_legend_names_stays_even_when_colour_cannot_classify_it() -> 
                 [list(grey)] * 12, [""] * 12, legend), strict=True):
             feature.properties.update(classes)
         assert all(f.properties["class_source"] is None for f in features)
-        assert base_map_features(features, legend, 10, 4.0) == [not named] * 12
+        config = ExportConfig(base_map_min_count=10, class_max_delta_e_vector=4.0)
+        assert base_map_features(features, legend, config) == [not named] * 12
 
 
 @pytest.mark.skipif(not (REALDATA / "planning").is_dir(), reason="../shared/realdata absent")

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from planseg.export.classes import delta_e_matrix
+from planseg.export.classes import delta_e_matrix, max_delta_e
 
 if TYPE_CHECKING:
+    from planseg.export.config import ExportConfig
     from planseg.export.features import PageFeature
     from planseg.ingest.legend_types import PageLegend
 
@@ -36,19 +37,20 @@ GREY_L = (30.0, 95.0)  # darker is ink, lighter is paper (never zones anyway)
 
 
 def base_map_features(features: list[PageFeature], legend: PageLegend | None,
-                      min_count: int, max_delta_e: float) -> list[bool]:
+                      config: ExportConfig) -> list[bool]:
     """For each of a page's ``features`` (class properties already assigned), whether it is
-    base map (see the module's rules); ``max_delta_e``: the legend's class colour threshold
-    (CIEDE2000)."""
+    base map (see the module's rules; ``config.base_map_min_count`` and the legend's class
+    colour threshold, :func:`~planseg.export.classes.max_delta_e`)."""
     if legend is None or not legend.entries:
         return [False] * len(features)
     fills = [_grey_fill(f) for f in features]
     counts = Counter(fill for fill in fills if fill is not None)
-    greys = [fill for fill, count in counts.items() if count >= min_count and _is_grey(fill)]
+    greys = [fill for fill, count in counts.items()
+             if count >= config.base_map_min_count and _is_grey(fill)]
     if greys:
         nearest = delta_e_matrix(greys, [e.rgb for e in legend.entries]).min(axis=1)
         greys = [grey for grey, distance in zip(greys, nearest, strict=True)
-                 if distance > max_delta_e]  # a grey the legend names is the plan's
+                 if distance > max_delta_e(legend, config)]  # a grey the legend names
     return [fill in greys for fill in fills]
 
 

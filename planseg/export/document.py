@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from planseg.export.base_map import base_map_features
-from planseg.export.classes import assign_classes, max_delta_e
+from planseg.export.classes import assign_classes
 from planseg.export.coco import document_coco
 from planseg.export.config import ExportConfig
 from planseg.export.crs import resolve_frame
@@ -114,10 +114,7 @@ def _without_base_map(page: PageMasks, features: list[PageFeature],
                       config: ExportConfig) -> list[PageFeature]:
     """``features`` less the base map (:mod:`planseg.export.base_map`), renumbered 1..n;
     how many were left out is logged once per page."""
-    if page.legend is None:
-        return features
-    base = base_map_features(features, page.legend, config.base_map_min_count,
-                             max_delta_e(page.legend, config))
+    base = base_map_features(features, page.legend, config)
     if not any(base):
         return features
     kept = [f for f, is_base in zip(features, base, strict=True) if not is_base]
