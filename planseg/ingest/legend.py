@@ -201,13 +201,13 @@ def _innermost(candidates: list[tuple[LegendEntry, Swatch]], label_x: list[float
     aligned = np.zeros(len(candidates), dtype=int)
     for group in _groups(boxes, np.array(label_x)):
         aligned[group] = len(group)
-    best: dict[tuple, int] = {}
+    best: dict[tuple, tuple[tuple[int, float], int]] = {}  # label -> (rank, index)
     for i, (entry, _) in enumerate(candidates):
         key = (entry.code, entry.label, label_x[i])
-        rank = (-aligned[i], _area(entry.box_pt))
-        if key not in best or rank < (-aligned[best[key]], _area(candidates[best[key]][0].box_pt)):
-            best[key] = i
-    keep = sorted(best.values())
+        ranked = ((-int(aligned[i]), _area(entry.box_pt)), i)  # a tie keeps the first
+        if key not in best or ranked < best[key]:
+            best[key] = ranked
+    keep = sorted(i for _, i in best.values())
     return [candidates[i] for i in keep], [label_x[i] for i in keep]
 
 
