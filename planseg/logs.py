@@ -52,6 +52,17 @@ def setup_logging(*, verbose: bool = False, quiet: bool = False,
     root.addHandler(handler)
 
 
+def log_options() -> dict | None:
+    """This process's :func:`setup_logging` settings, for processes it starts (spawned
+    ranks, pool workers); None where planseg's logging was never set up (library use)."""
+    root = logging.getLogger("planseg")
+    if not root.handlers:
+        return None
+    json_lines = any(isinstance(h.formatter, JsonLineFormatter) for h in root.handlers)
+    return {"verbose": logging.NOTSET < root.level <= logging.DEBUG,
+            "quiet": root.level >= logging.WARNING, "log_format": "json" if json_lines else "text"}
+
+
 def progress_enabled(log_format: LogFormat) -> bool:
     """Rich progress bars only for a person at a terminal, never in JSON mode."""
     return log_format == "text" and sys.stderr.isatty()

@@ -2,7 +2,8 @@
 
 A :class:`concurrent.futures.Executor`: a process pool, or :class:`InlineExecutor` that runs
 each task in the calling process when it is submitted (``workers=0``: tests, debugging).
-Pool workers end with the process that made the pool (:func:`exit_with_owner`).
+Pool workers log as the process that made the pool does, and end with it
+(:func:`start_worker`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from multiprocessing.connection import wait
 from typing import Any, Literal
+
+from planseg.logs import log_options, setup_logging
 
 StartMethod = Literal["fork", "forkserver", "spawn"]
 
@@ -39,7 +42,17 @@ def make_executor(workers: int, start_method: StartMethod = "forkserver") -> Exe
         return InlineExecutor()
     return ProcessPoolExecutor(max_workers=workers,
                                mp_context=multiprocessing.get_context(start_method),
-                               initializer=exit_with_owner)
+                               initializer=start_worker, initargs=(log_options(),))
+
+
+def start_worker(options: dict | None) -> None:
+    """Pool worker initializer: the owner's log settings (``options`` from
+    :func:`planseg.logs.log_options`; a forkserver or spawn worker starts without them, and
+    what export logs once per page - legend notes, the base map left out - was lost, or
+    written as plain text in a JSON-lines run), then :func:`exit_with_owner`."""
+    if options is not None:
+        setup_logging(**options)
+    exit_with_owner()
 
 
 def exit_with_owner() -> None:

@@ -6,6 +6,8 @@ Plochingen Bebauungsplan (skipped where ../shared is absent)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pymupdf
@@ -76,6 +78,23 @@ def test_grey_footprints_the_legend_does_not_name_are_left_out(tmp_path: Path) -
     kept = _segment(pdf, tmp_path / "keep", "drop_base_map: false")
     assert len(_greys(kept)) == 12 and len(kept) == 14
     assert all(f["properties"]["class_code"] is None for f in _greys(kept))
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_base_map_left_out_is_logged_from_worker_processes(tmp_path: Path,
+                                                               log_format: str) -> None:
+    # export runs in forkserver pool workers: their log lines reach the user too, in the
+    # run's format (a JSON-lines run stays JSON lines)
+    pdf = _plan_pdf(tmp_path / "plan.pdf", footprints=12)
+    result = subprocess.run(
+        [sys.executable, "-m", "planseg", "--log-format", log_format, "segment", str(pdf),
+         "--out", str(tmp_path / "out"), "--engine", "vector", "--workers", "2"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if "left out as base map" in line]
+    assert len(said) == 1 and "12 grey shapes" in said[0], result.stderr
+    if log_format == "json":
+        assert json.loads(said[0])["logger"] == "planseg.export.document"
 
 
 def test_a_named_grey_or_a_few_grey_shapes_stay_zones(tmp_path: Path) -> None:

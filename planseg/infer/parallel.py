@@ -38,6 +38,7 @@ from planseg.infer.model import (
     torch_accelerator,
 )
 from planseg.infer.pipeline import DocumentJob, Outcome, Pipeline, Progress
+from planseg.logs import log_options
 from planseg.workers import make_executor
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def segment_spawned(config: SegmentConfig, jobs: Sequence[DocumentJob]) -> list[
 
     fabric = Fabric(accelerator=torch_accelerator(config.accelerator), devices=config.devices,
                     num_nodes=config.num_nodes, strategy="ddp_spawn")
-    results = fabric.launch(_rank_main, config, _plain(jobs), _log_options())
+    results = fabric.launch(_rank_main, config, _plain(jobs), log_options())
     return [Outcome(**r) for r in results]
 
 
@@ -179,16 +180,6 @@ def _rank_main(fabric: Any, config: SegmentConfig, plain_jobs: list[tuple[str, s
     dist.barrier()
     dist.destroy_process_group()
     return [o for part in gathered for o in (part or [])]
-
-
-def _log_options() -> dict:
-    """The parent's log settings, for :func:`planseg.logs.setup_logging` in spawned ranks."""
-    from planseg.logs import JsonLineFormatter
-
-    root = logging.getLogger("planseg")
-    json_lines = any(isinstance(h.formatter, JsonLineFormatter) for h in root.handlers)
-    return {"verbose": logging.NOTSET < root.level <= logging.DEBUG,
-            "quiet": root.level >= logging.WARNING, "log_format": "json" if json_lines else "text"}
 
 
 def _plain(jobs: Sequence[DocumentJob]) -> list[tuple[str, str, dict]]:
